@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select
+        *,
+        -- line 1 is the header
+        row_number() over () + 1 as source_line_number
+    from {{ source('wse', 'maatwerk') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(insz) as insz,
+        -- codes
+        trim(categorie_begunstigde) as beneficiary_category,
+        -- quarters (YYYYQn, validated downstream)
+        upper(trim(kwartaal_eerste_ondersteuning)) as first_support_quarter,
+        upper(trim(kwartaal_laatste_ondersteuning)) as last_support_quarter,
+        -- numerics
+        {{ dbt.safe_cast('bedrag_loon_begeleidingspremie', 'decimal(12, 2)') }} as wage_guidance_premium_eur,
+        {{ dbt.safe_cast('totale_subsidie', 'decimal(12, 2)') }} as total_subsidy_eur,
+        -- lineage and cast problems
+        filename as source_file,
+        source_line_number,
+        {{ cast_problems({'bedrag_loon_begeleidingspremie': 'decimal(12, 2)', 'totale_subsidie': 'decimal(12, 2)'}) }} as cast_problem
+    from source
+
+)
+
+select * from renamed

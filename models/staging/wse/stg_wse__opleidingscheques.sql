@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select
+        *,
+        -- line 1 is the header
+        row_number() over () + 1 as source_line_number
+    from {{ source('wse', 'opleidingscheques') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(insz) as insz,
+        -- quarters (YYYYQn, validated downstream)
+        upper(trim(kwartaal_eerste_aanvraag)) as first_request_quarter,
+        upper(trim(kwartaal_laatste_aanvraag)) as last_request_quarter,
+        -- numerics
+        {{ dbt.safe_cast('aantal_cheques', 'integer') }} as cheques_requested,
+        {{ dbt.safe_cast('bedrag_laatste_uitbetaling', 'decimal(12, 2)') }} as last_payment_eur,
+        -- lineage and cast problems
+        filename as source_file,
+        source_line_number,
+        {{ cast_problems({'aantal_cheques': 'integer', 'bedrag_laatste_uitbetaling': 'decimal(12, 2)'}) }} as cast_problem
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select
+        *,
+        -- line 1 is the header
+        row_number() over () + 1 as source_line_number
+    from {{ source('wse', 'transitiepremie') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(insz) as insz,
+        -- codes
+        trim(rechtsvorm_onderneming) as legal_form,
+        -- quarters (YYYYQn, validated downstream)
+        upper(trim(kwartaal_eerste_ontvangst)) as first_receipt_quarter,
+        -- numerics
+        {{ dbt.safe_cast('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
+        -- booleans
+        {{ parse_yes_no('voordien_zelfstandige_bijberoep') }} as was_secondary_self_employed,
+        -- lineage and cast problems
+        filename as source_file,
+        source_line_number,
+        {{ cast_problems({'voordien_zelfstandige_bijberoep': 'yes_no', 'totaal_bedrag': 'decimal(12, 2)'}) }} as cast_problem
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select
+        *,
+        -- line 1 is the header
+        row_number() over () + 1 as source_line_number
+    from {{ source('wse', 'vlaams_zorgkrediet') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(insz) as insz,
+        -- codes
+        trim(motief) as motive,
+        -- quarters (YYYYQn, validated downstream)
+        upper(trim(kwartaal_start)) as start_quarter,
+        upper(trim(kwartaal_einde)) as end_quarter,
+        -- numerics
+        {{ dbt.safe_cast('aantal_dagen_opname', 'integer') }} as days_taken,
+        {{ dbt.safe_cast('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
+        -- lineage and cast problems
+        filename as source_file,
+        source_line_number,
+        {{ cast_problems({'aantal_dagen_opname': 'integer', 'totaal_bedrag': 'decimal(12, 2)'}) }} as cast_problem
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    select
+        *,
+        -- line 1 is the header
+        row_number() over () + 1 as source_line_number
+    from {{ source('wse', 'vop') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(insz) as insz,
+        -- codes
+        trim(type_toelage) as allowance_type,
+        trim(dossiertype) as dossier_type,
+        -- quarters (YYYYQn, validated downstream)
+        upper(trim(kwartaal_eerste_toekenning)) as first_grant_quarter,
+        upper(trim(kwartaal_laatste_toekenning)) as last_grant_quarter,
+        -- numerics
+        {{ dbt.safe_cast('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
+        {{ dbt.safe_cast('duurtijd_toekenning_kwartalen', 'integer') }} as grant_duration_quarters,
+        -- booleans
+        {{ parse_yes_no('meerdere_periodes') }} as has_multiple_periods,
+        -- lineage and cast problems
+        filename as source_file,
+        source_line_number,
+        {{ cast_problems({'totaal_bedrag': 'decimal(12, 2)', 'duurtijd_toekenning_kwartalen': 'integer', 'meerdere_periodes': 'yes_no'}) }} as cast_problem
+    from source
+
+)
+
+select * from renamed
