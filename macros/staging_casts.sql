@@ -13,7 +13,7 @@
     {%- if data_type == 'yes_no' -%}
         (nullif(trim({{ column }}), '') is not null and {{ parse_yes_no(column) }} is null)
     {%- else -%}
-        (nullif(trim({{ column }}), '') is not null and {{ dbt.safe_cast(column, data_type) }} is null)
+        (nullif(trim({{ column }}), '') is not null and {{ try_cast_value(column, data_type) }} is null)
     {%- endif -%}
 {%- endmacro %}
 
@@ -28,4 +28,17 @@
         {%- endfor %}
         ), '')
     {%- endif -%}
+{%- endmacro %}
+
+{#- Cast that yields null instead of failing (dbt.safe_cast falls back to a plain cast on DuckDB). -#}
+{% macro try_cast_value(column, data_type) -%}
+    {{ return(adapter.dispatch('try_cast_value', 'wse_impact')(column, data_type)) }}
+{%- endmacro %}
+
+{% macro duckdb__try_cast_value(column, data_type) -%}
+    try_cast(trim({{ column }}) as {{ data_type }})
+{%- endmacro %}
+
+{% macro default__try_cast_value(column, data_type) -%}
+    {{ dbt.safe_cast(column, data_type) }}
 {%- endmacro %}

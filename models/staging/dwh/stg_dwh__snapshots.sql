@@ -48,7 +48,8 @@ renamed as (
         -- dates
         geboortedatum as birth_date,
         -- lineage
-        filename as source_file
+        filename as source_file,
+        file_row_number + 1 as source_row_number
     from source
 
 )

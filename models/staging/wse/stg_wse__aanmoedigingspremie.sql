@@ -21,8 +21,8 @@ renamed as (
         upper(trim(kwartaal_goedkeuring)) as approval_quarter,
         upper(trim(kwartaal_laatste_uitbetaling)) as last_payment_quarter,
         -- numerics
-        {{ dbt.safe_cast('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
-        {{ dbt.safe_cast('aantal_aanvragen', 'integer') }} as applications_count,
+        {{ try_cast_value('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
+        {{ try_cast_value('aantal_aanvragen', 'integer') }} as applications_count,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

@@ -20,8 +20,8 @@ renamed as (
         -- quarters (YYYYQn, validated downstream)
         upper(trim(kwartaal_laatste_uitbetaling)) as last_payment_quarter,
         -- numerics
-        {{ dbt.safe_cast('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
-        {{ dbt.safe_cast('tewerkstellingspercentage', 'decimal(5, 2)') }} as employment_pct,
+        {{ try_cast_value('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
+        {{ try_cast_value('tewerkstellingspercentage', 'decimal(5, 2)') }} as employment_pct,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

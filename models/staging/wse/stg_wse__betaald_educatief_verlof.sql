@@ -19,7 +19,7 @@ renamed as (
         upper(trim(kwartaal_aanmaak_dossier)) as dossier_created_quarter,
         upper(trim(kwartaal_afsluiting_dossier)) as dossier_closed_quarter,
         -- numerics
-        {{ dbt.safe_cast('aantal_goedgekeurde_dossiers', 'integer') }} as approved_dossiers,
+        {{ try_cast_value('aantal_goedgekeurde_dossiers', 'integer') }} as approved_dossiers,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

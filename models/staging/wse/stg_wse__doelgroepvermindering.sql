@@ -21,8 +21,8 @@ renamed as (
         upper(trim(kwartaal_eerste_toekenning)) as first_grant_quarter,
         upper(trim(kwartaal_laatste_toekenning)) as last_grant_quarter,
         -- numerics
-        {{ dbt.safe_cast('totaal_bedrag_vermindering', 'decimal(12, 2)') }} as total_reduction_eur,
-        {{ dbt.safe_cast('aantal_kwartalen_gebruik', 'integer') }} as quarters_used,
+        {{ try_cast_value('totaal_bedrag_vermindering', 'decimal(12, 2)') }} as total_reduction_eur,
+        {{ try_cast_value('aantal_kwartalen_gebruik', 'integer') }} as quarters_used,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

@@ -22,7 +22,7 @@ renamed as (
         upper(trim(kwartaal_start_overeenkomst)) as contract_start_quarter,
         upper(trim(kwartaal_einde_overeenkomst)) as contract_end_quarter,
         -- numerics
-        {{ dbt.safe_cast('aantal_overeenkomsten', 'integer') }} as contracts_count,
+        {{ try_cast_value('aantal_overeenkomsten', 'integer') }} as contracts_count,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

@@ -19,7 +19,7 @@ renamed as (
         upper(trim(kwartaal_eerste_ondersteuning)) as first_support_quarter,
         upper(trim(kwartaal_laatste_ondersteuning)) as last_support_quarter,
         -- numerics
-        {{ dbt.safe_cast('subsidie_laatste_volledig_kwartaal', 'decimal(12, 2)') }} as subsidy_last_full_quarter_eur,
+        {{ try_cast_value('subsidie_laatste_volledig_kwartaal', 'decimal(12, 2)') }} as subsidy_last_full_quarter_eur,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

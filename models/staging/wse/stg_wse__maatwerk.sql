@@ -21,8 +21,8 @@ renamed as (
         upper(trim(kwartaal_eerste_ondersteuning)) as first_support_quarter,
         upper(trim(kwartaal_laatste_ondersteuning)) as last_support_quarter,
         -- numerics
-        {{ dbt.safe_cast('bedrag_loon_begeleidingspremie', 'decimal(12, 2)') }} as wage_guidance_premium_eur,
-        {{ dbt.safe_cast('totale_subsidie', 'decimal(12, 2)') }} as total_subsidy_eur,
+        {{ try_cast_value('bedrag_loon_begeleidingspremie', 'decimal(12, 2)') }} as wage_guidance_premium_eur,
+        {{ try_cast_value('totale_subsidie', 'decimal(12, 2)') }} as total_subsidy_eur,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

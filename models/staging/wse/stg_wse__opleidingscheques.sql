@@ -19,8 +19,8 @@ renamed as (
         upper(trim(kwartaal_eerste_aanvraag)) as first_request_quarter,
         upper(trim(kwartaal_laatste_aanvraag)) as last_request_quarter,
         -- numerics
-        {{ dbt.safe_cast('aantal_cheques', 'integer') }} as cheques_requested,
-        {{ dbt.safe_cast('bedrag_laatste_uitbetaling', 'decimal(12, 2)') }} as last_payment_eur,
+        {{ try_cast_value('aantal_cheques', 'integer') }} as cheques_requested,
+        {{ try_cast_value('bedrag_laatste_uitbetaling', 'decimal(12, 2)') }} as last_payment_eur,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

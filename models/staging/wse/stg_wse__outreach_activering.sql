@@ -21,7 +21,7 @@ renamed as (
         upper(trim(kwartaal_start_traject)) as trajectory_start_quarter,
         upper(trim(kwartaal_einde_traject)) as trajectory_end_quarter,
         -- numerics
-        {{ dbt.safe_cast('aantal_projecten', 'integer') }} as projects_count,
+        {{ try_cast_value('aantal_projecten', 'integer') }} as projects_count,
         -- booleans
         {{ parse_yes_no('traject_afgerond') }} as is_trajectory_completed,
         -- lineage and cast problems

@@ -20,7 +20,7 @@ renamed as (
         -- quarters (YYYYQn, validated downstream)
         upper(trim(kwartaal_eerste_uitbetaling)) as first_payment_quarter,
         -- numerics
-        {{ dbt.safe_cast('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
+        {{ try_cast_value('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
         -- booleans
         {{ parse_yes_no('startbonus_ontvangen') }} as has_start_bonus,
         -- lineage and cast problems

@@ -20,7 +20,7 @@ renamed as (
         -- quarters (YYYYQn, validated downstream)
         upper(trim(kwartaal_eerste_ontvangst)) as first_receipt_quarter,
         -- numerics
-        {{ dbt.safe_cast('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
+        {{ try_cast_value('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
         -- booleans
         {{ parse_yes_no('voordien_zelfstandige_bijberoep') }} as was_secondary_self_employed,
         -- lineage and cast problems

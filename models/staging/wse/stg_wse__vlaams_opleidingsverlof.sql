@@ -20,8 +20,8 @@ renamed as (
         -- quarters (YYYYQn, validated downstream)
         upper(trim(kwartaal_goedkeuring_dossier)) as approval_quarter,
         -- numerics
-        {{ dbt.safe_cast('aantal_aangevraagde_uren', 'integer') }} as hours_requested,
-        {{ dbt.safe_cast('aantal_goedgekeurde_dossiers', 'integer') }} as approved_dossiers,
+        {{ try_cast_value('aantal_aangevraagde_uren', 'integer') }} as hours_requested,
+        {{ try_cast_value('aantal_goedgekeurde_dossiers', 'integer') }} as approved_dossiers,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

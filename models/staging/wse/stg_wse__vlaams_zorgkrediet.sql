@@ -21,8 +21,8 @@ renamed as (
         upper(trim(kwartaal_start)) as start_quarter,
         upper(trim(kwartaal_einde)) as end_quarter,
         -- numerics
-        {{ dbt.safe_cast('aantal_dagen_opname', 'integer') }} as days_taken,
-        {{ dbt.safe_cast('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
+        {{ try_cast_value('aantal_dagen_opname', 'integer') }} as days_taken,
+        {{ try_cast_value('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
         -- lineage and cast problems
         filename as source_file,
         source_line_number,

@@ -22,8 +22,8 @@ renamed as (
         upper(trim(kwartaal_eerste_toekenning)) as first_grant_quarter,
         upper(trim(kwartaal_laatste_toekenning)) as last_grant_quarter,
         -- numerics
-        {{ dbt.safe_cast('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
-        {{ dbt.safe_cast('duurtijd_toekenning_kwartalen', 'integer') }} as grant_duration_quarters,
+        {{ try_cast_value('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
+        {{ try_cast_value('duurtijd_toekenning_kwartalen', 'integer') }} as grant_duration_quarters,
         -- booleans
         {{ parse_yes_no('meerdere_periodes') }} as has_multiple_periods,
         -- lineage and cast problems

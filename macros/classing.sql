@@ -1,0 +1,50 @@
+{#- Classing driven by seeds/class_bounds.csv: each class is [lower_bound, upper_bound),
+    an empty upper bound being open. A null becomes the explicit class 'unknown'; a value
+    outside every class stops the build with the model, column and value instead of
+    becoming null. The CASE is written out at compile time from the seed, so the rule
+    lives in the seed only and the compiled SQL shows the classes. -#}
+
+{% macro unknown_class() -%}'unknown'{%- endmacro %}
+
+{% macro class_rows(scheme) %}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select class_label, lower_bound, upper_bound
+        from {{ ref('class_bounds') }}
+        where class_scheme = '{{ scheme }}'
+        order by class_order
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {%- if rows | length == 0 -%}
+        {{ exceptions.raise_compiler_error("class scheme '" ~ scheme ~ "' has no rows in seed class_bounds") }}
+    {%- endif -%}
+    {{ return(rows) }}
+{% endmacro %}
+
+{% macro class_value(value, scheme, column_name) -%}
+    case
+        when {{ value }} is null then {{ unknown_class() }}
+        {%- for row in class_rows(scheme) %}
+        when {{ value }} >= {{ row[1] }}
+            {%- if row[2] is not none %} and {{ value }} < {{ row[2] }}{% endif %} then '{{ row[0] }}'
+        {%- endfor %}
+        else {{ raise_value_error(
+            "'" ~ this.identifier ~ "." ~ column_name ~ ": value ' || cast(" ~ value ~ " as varchar) || ' lies outside every class of scheme " ~ scheme ~ "'"
+        ) }}
+    end
+{%- endmacro %}
+
+{#- Stop the query with a message (a varchar SQL expression). -#}
+{% macro raise_value_error(message_sql) -%}
+    {{ return(adapter.dispatch('raise_value_error', 'wse_impact')(message_sql)) }}
+{%- endmacro %}
+
+{% macro duckdb__raise_value_error(message_sql) -%}
+    error({{ message_sql }})
+{%- endmacro %}
+
+{% macro default__raise_value_error(message_sql) -%}
+    {{ exceptions.raise_compiler_error("raise_value_error is implemented for DuckDB only") }}
+{%- endmacro %}

@@ -1,0 +1,112 @@
+{#- Every row of every measure extract with all the reasons it cannot be used.
+    Rows with no reason are accepted; the others go to the quarantine.
+    Duplicates: of the rows of one person in one extract that are otherwise valid, the most
+    recent use is kept (latest end quarter, else start quarter; then latest start quarter;
+    then the later line of the file), and the others are quarantined. -#}
+{%- set catalog = measure_catalog() -%}
+{%- set columns = adapter.get_columns_in_relation(ref('int_measure_uses_unioned')) if execute else [] -%}
+{%- set quarter_columns = [] -%}
+{%- set amount_columns = [] -%}
+{%- for column in columns -%}
+    {%- if column.name.endswith('_quarter') -%}{%- do quarter_columns.append(column.name) -%}{%- endif -%}
+    {%- if column.name.endswith('_eur') -%}{%- do amount_columns.append(column.name) -%}{%- endif -%}
+{%- endfor %}
+-- depends_on: {{ ref('quarters') }}
+
+with
+
+measure_uses as (
+
+    select * from {{ ref('int_measure_uses_unioned') }}
+
+),
+
+measure_codes as (
+
+    select * from {{ ref('measure_codes') }}
+
+),
+
+row_problems as (
+
+    select
+        measure_uses.*,
+        list_filter([
+            case
+                when nullif(measure_uses.insz, '') is null then 'INSZ missing'
+                when not {{ is_valid_insz('measure_uses.insz') }}
+                    then 'INSZ malformed or failing its checksum'
+            end,
+            case when measure_uses.start_quarter is null then 'start quarter missing' end,
+            {%- for column in quarter_columns if column not in ['start_quarter', 'end_quarter'] %}
+            {{ quarter_problem('measure_uses.' ~ column) }},
+            {%- endfor %}
+            case
+                when measure_uses.end_quarter < measure_uses.start_quarter
+                    then 'end quarter ' || measure_uses.end_quarter || ' before start quarter ' || measure_uses.start_quarter
+            end,
+            case when measure_uses.cast_problem is not null then 'not a valid value: ' || measure_uses.cast_problem end,
+            {%- for column in amount_columns %}
+            case when measure_uses.{{ column }} < 0 then '{{ column }} negative: ' || measure_uses.{{ column }} end,
+            {%- endfor %}
+            {%- for attribute in measure_code_attributes() %}
+            case
+                when measure_uses.{{ attribute }} is not null
+                    and not exists (
+                        select 1
+                        from measure_codes
+                        where
+                            measure_codes.measure_code = measure_uses.measure_code
+                            and measure_codes.attribute = '{{ attribute }}'
+                            and measure_codes.code = measure_uses.{{ attribute }}
+                    )
+                    then 'unknown {{ attribute }} for this measure: ' || measure_uses.{{ attribute }}
+            end{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ], reason -> reason is not null) as problems
+    from measure_uses
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by measure_code, insz, len(problems) = 0
+            order by
+                coalesce(end_quarter, start_quarter) desc,
+                start_quarter desc,
+                source_line_number desc
+        ) as use_rank,
+        first_value(source_line_number) over (
+            partition by measure_code, insz, len(problems) = 0
+            order by
+                coalesce(end_quarter, start_quarter) desc,
+                start_quarter desc,
+                source_line_number desc
+        ) as kept_line_number
+    from row_problems
+
+),
+
+final as (
+
+    select
+        * exclude (problems, use_rank, kept_line_number),
+        nullif(array_to_string(
+            case
+                when len(problems) = 0 and use_rank > 1
+                    then ['person twice in this extract: kept line ' || kept_line_number || ' (most recent use)']
+                else problems
+            end,
+            '; '
+        ), '') as rejection_reasons
+    from ranked
+
+)
+
+select
+    *,
+    rejection_reasons is null as is_accepted
+from final

@@ -1,0 +1,363 @@
+"""Structural checks of the landing files, before dbt reads them.
+
+A broken delivery (missing file, missing or renamed column, wrong delimiter, bytes that are
+not UTF-8, empty file, a snapshot partition with another schema) must stop the build with a
+message naming the file and the problem, instead of an obscure DuckDB error in some staging
+view, or worse, a silent cast. Row-level problems are *not* checked here: those rows go to
+the quarantine (see models/intermediate/).
+
+The declared sources are the contract: `external_location` (a `read_csv(...)` or
+`read_parquet(...)` call, as dbt-duckdb renders it) and the columns with their `data_type`.
+The dbt project passes them from `graph.sources` (macros/check_landing_files.sql, run as an
+`on-run-start` hook through the `wse_check_landing` function of the project's dbt-duckdb
+plugin); `wse-impact check-landing` reads the same declarations from the source yml files.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any, Iterable
+
+# how many offending lines are named per file before "... and N more"
+MAX_LINES_NAMED = 5
+OTHER_DELIMITERS = {",": "','", "\t": "tab", "|": "'|'", ";": "';'"}
+
+
+class LandingCheckError(RuntimeError):
+    """One or more landing files are structurally broken; the message lists every problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(format_problems(problems))
+
+
+@dataclass
+class DeclaredSource:
+    """One declared source table: where its files are and what they must contain."""
+
+    name: str  # "wse.vop"
+    reader: str  # "read_csv" or "read_parquet"
+    path: str  # file path or glob, as in the external_location
+    options: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # name -> declared data_type
+
+
+# ----------------------------------------------------------------------------- declarations
+
+_CALL = re.compile(r"^\s*(read_csv\w*|read_parquet)\s*\(\s*'((?:[^']|'')*)'\s*(.*)\)\s*$", re.S)
+_OPTION = re.compile(r"(\w+)\s*=\s*('(?:[^']|'')*'|\{[^}]*\}|[^,]+)")
+
+
+def render_location(template: str, formatter: str | None, fields: dict[str, Any]) -> str:
+    """Render an external_location template the way dbt-duckdb does (relation.py)."""
+    formatter = formatter or "newstyle"
+    if formatter == "newstyle":
+        return template.format_map(fields)
+    if formatter == "oldstyle":
+        return template % fields
+    if formatter == "template":
+        return Template(template).substitute(fields)
+    raise ValueError(f"formatter {formatter!r} not recognised")
+
+
+def parse_location(location: str) -> tuple[str, str, dict[str, str]]:
+    """`read_csv('path', delim = ';', ...)` -> ("read_csv", "path", {"delim": ";", ...})."""
+    match = _CALL.match(location)
+    if not match:
+        raise ValueError(f"cannot read external_location {location!r}: expected read_csv('...') or read_parquet('...')")
+    reader, path, rest = match.group(1), match.group(2).replace("''", "'"), match.group(3)
+    options = {}
+    for key, value in _OPTION.findall(rest):
+        value = value.strip()
+        if value.startswith("'") and value.endswith("'"):
+            value = value[1:-1].replace("''", "'")
+        options[key.lower()] = value
+    return ("read_parquet" if reader == "read_parquet" else "read_csv"), path, options
+
+
+def sources_from_graph(graph_sources: Iterable[dict[str, Any]]) -> list[DeclaredSource]:
+    """Declared sources from the list the dbt macro passes (one dict per source table)."""
+    declared = []
+    for src in graph_sources:
+        meta = dict(src.get("meta") or {})
+        location = meta.get("external_location")
+        if not location:
+            continue
+        fields = {
+            "name": src["name"],
+            "identifier": src.get("identifier") or src["name"],
+            "schema": src.get("schema"),
+            "database": src.get("database"),
+            "tags": src.get("tags") or [],
+            **meta,
+        }
+        rendered = render_location(location, meta.get("formatter"), fields)
+        reader, path, options = parse_location(rendered)
+        columns = {c["name"]: (c.get("data_type") or "") for c in src.get("columns", [])}
+        declared.append(DeclaredSource(f"{src['source_name']}.{src['name']}", reader, path, options, columns))
+    return declared
+
+
+def sources_from_yaml(project_dir: Path, landing_dir: str | None = None) -> list[DeclaredSource]:
+    """Declared sources read from the project's `_*__sources.yml` files (for the CLI).
+
+    The yml holds `{{ env_var('WSE_LANDING_DIR', 'data/landing') }}`: it is rendered here with
+    `landing_dir` (or the environment variable, or the default), the only Jinja these files use.
+    """
+    import os
+
+    import yaml
+
+    landing = landing_dir or os.environ.get("WSE_LANDING_DIR", "data/landing")
+    env_var = re.compile(r"\{\{\s*env_var\(\s*'WSE_LANDING_DIR'\s*(?:,\s*'[^']*'\s*)?\)\s*\}\}")
+    graph = []
+    for yml in sorted((project_dir / "models").rglob("_*__sources.yml")):
+        doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
+        for source in doc.get("sources", []):
+            source_meta = {**(source.get("meta") or {}), **((source.get("config") or {}).get("meta") or {})}
+            for table in source.get("tables", []):
+                meta = {**source_meta, **(table.get("meta") or {}), **((table.get("config") or {}).get("meta") or {})}
+                if "external_location" in meta:
+                    meta["external_location"] = env_var.sub(lambda _m: landing, meta["external_location"])
+                graph.append({
+                    "source_name": source["name"],
+                    "name": table["name"],
+                    "identifier": table.get("identifier", table["name"]),
+                    "schema": source.get("schema", source["name"]),
+                    "database": source.get("database"),
+                    "meta": meta,
+                    "columns": table.get("columns", []),
+                })
+    return sources_from_graph(graph)
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def check_sources(sources: Iterable[DeclaredSource], base_dir: Path | None = None) -> list[str]:
+    """Every structural problem of every declared source, one readable line each."""
+    problems: list[str] = []
+    for source in sources:
+        if source.reader == "read_csv":
+            problems += _check_csv_source(source, base_dir)
+        else:
+            problems += _check_parquet_source(source, base_dir)
+    return problems
+
+
+def check_or_raise(sources: Iterable[DeclaredSource], base_dir: Path | None = None) -> None:
+    problems = check_sources(sources, base_dir)
+    if problems:
+        raise LandingCheckError(problems)
+
+
+def format_problems(problems: list[str], consequence: str = "") -> str:
+    if not problems:
+        return ""
+    head = f"Landing files are structurally broken ({len(problems)} problem{'s' if len(problems) > 1 else ''}){consequence}:"
+    return "\n".join([head, *(f"  - {p}" for p in problems)])
+
+
+def check_graph_json(payload: str) -> str:
+    """Entry point of the dbt plugin's `wse_check_landing(json)`: '' when all is well,
+    otherwise the full message (the dbt macro raises it)."""
+    sources = sources_from_graph(json.loads(payload))
+    return format_problems(check_sources(sources), "; the run stops before anything is built")
+
+
+def _resolve(pattern: str, base_dir: Path | None) -> tuple[str, list[Path]]:
+    full = pattern if base_dir is None or Path(pattern).is_absolute() else str(base_dir / pattern)
+    if glob.has_magic(full):
+        return full, sorted(Path(p) for p in glob.glob(full))
+    return full, [Path(full)] if Path(full).exists() else []
+
+
+def _display(path: Path | str) -> str:
+    """measures/vop.csv rather than a long absolute path: from the landing folder on."""
+    parts = Path(path).parts
+    anchors = [i for i, part in enumerate(parts) if part in ("measures", "dwh")]
+    return "/".join(parts[anchors[-1]:]) if anchors else str(path)
+
+
+# --- CSV
+
+
+def _check_csv_source(source: DeclaredSource, base_dir: Path | None) -> list[str]:
+    full, files = _resolve(source.path, base_dir)
+    if not files:
+        return [f"{_display(full)}: file missing (source {source.name}, expected at {full})"]
+    problems = []
+    for path in files:
+        problems += check_csv_file(path, list(source.columns), delimiter=source.options.get("delim", source.options.get("sep", ",")),
+                                   quote=source.options.get("quote", '"') or '"')
+    return problems
+
+
+def check_csv_file(path: Path, expected_columns: list[str], delimiter: str = ";", quote: str = '"') -> list[str]:
+    name = _display(path)
+    if path.is_dir():
+        return [f"{name}: is a folder, not a file"]
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark: DuckDB skips it, so do we
+        raw = raw[3:]
+    if not raw.strip():
+        return [f"{name}: empty file (0 rows, no header)" if not raw else f"{name}: empty file (only blank space, no header)"]
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return [_decode_problem(name, raw, err)]
+
+    lines = io.StringIO(text, newline="")
+    reader = csv.reader(lines, delimiter=delimiter, quotechar=quote, doublequote=True, strict=False)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [f"{name}: empty file (no header)"]
+    except csv.Error as err:
+        return [f"{name}: header cannot be read: {err}"]
+    header = [h.strip() for h in header]
+
+    problems = []
+    expected_lower = [c.lower() for c in expected_columns]
+    found_lower = [h.lower() for h in header]
+    if len(header) == 1 and len(expected_columns) > 1:
+        guess = _guess_delimiter(header[0], delimiter)
+        hint = f", the header seems to use {guess}" if guess else ""
+        return [f"{name}: one column found: wrong delimiter? expected {OTHER_DELIMITERS.get(delimiter, repr(delimiter))}{hint} "
+                f"(header: {header[0][:80]!r})"]
+    duplicated = sorted({h for h in found_lower if found_lower.count(h) > 1})
+    if duplicated:
+        problems.append(f"{name}: column{'s' if len(duplicated) > 1 else ''} named twice in the header: {_quoted(duplicated)}")
+    missing = [c for c, low in zip(expected_columns, expected_lower) if low not in found_lower]
+    unexpected = [h for h, low in zip(header, found_lower) if low not in expected_lower]
+    for col in missing:
+        found = f" (found {_quoted(unexpected)})" if unexpected else ""
+        problems.append(f"{name}: column '{col}' missing{found}")
+    if unexpected and not missing:
+        problems.append(f"{name}: unexpected column{'s' if len(unexpected) > 1 else ''} {_quoted(unexpected)} "
+                        f"(not declared in the sources yml: declare it or remove it from the delivery)")
+
+    # every data line must have as many fields as the header (DuckDB refuses the file otherwise)
+    bad: list[tuple[int, int]] = []
+    n_rows = 0
+    try:
+        for fields in reader:
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue  # blank line: DuckDB skips it as well
+            n_rows += 1
+            if len(fields) != len(header):
+                bad.append((reader.line_num, len(fields)))
+    except csv.Error as err:
+        problems.append(f"{name}: cannot be parsed at line {reader.line_num}: {err}")
+    if bad:
+        named = ", ".join(f"line {line} has {n}" for line, n in bad[:MAX_LINES_NAMED])
+        more = f" ... and {len(bad) - MAX_LINES_NAMED} more lines" if len(bad) > MAX_LINES_NAMED else ""
+        guess = ""
+        if all(n == 1 for _, n in bad):
+            guess = f" (wrong delimiter in the data lines? expected {OTHER_DELIMITERS.get(delimiter, repr(delimiter))})"
+        problems.append(f"{name}: {len(bad)} line{'s' if len(bad) > 1 else ''} with a wrong number of fields, "
+                        f"expected {len(header)}: {named}{more}{guess}")
+    if n_rows == 0 and not problems:
+        problems.append(f"{name}: empty file (a header but no data rows)")
+    return problems
+
+
+def _decode_problem(name: str, raw: bytes, err: UnicodeDecodeError) -> str:
+    line = raw.count(b"\n", 0, err.start) + 1
+    byte = raw[err.start:err.start + 1]
+    bad_lines = {raw.count(b"\n", 0, m.start()) + 1 for m in re.finditer(rb"[\x80-\xff]+", raw) if not _utf8_ok(m.group())}
+    hint = ""
+    try:
+        raw.decode("cp1252")
+        char = byte.decode("cp1252")
+        hint = f" (Windows-1252? byte 0x{byte.hex()} would be {char!r} there)"
+    except UnicodeDecodeError:
+        hint = f" (byte 0x{byte.hex()}; not Windows-1252 either)"
+    others = f"; {len(bad_lines)} lines affected" if len(bad_lines) > 1 else ""
+    return f"{name}: not valid UTF-8 at line {line}{hint}{others}: re-encode the file as UTF-8"
+
+
+def _utf8_ok(chunk: bytes) -> bool:
+    try:
+        chunk.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _guess_delimiter(line: str, expected: str) -> str | None:
+    counts = {d: line.count(d) for d in OTHER_DELIMITERS if d != expected}
+    best = max(counts, key=counts.get)
+    return OTHER_DELIMITERS[best] if counts[best] > 0 else None
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+# --- Parquet
+
+
+def _check_parquet_source(source: DeclaredSource, base_dir: Path | None) -> list[str]:
+    import duckdb
+
+    full, files = _resolve(source.path, base_dir)
+    hive = source.options.get("hive_partitioning", "false").lower() == "true"
+    partition_keys = re.findall(r"/(\w+)=\*", full) if hive else []
+    problems = []
+    if hive and partition_keys:
+        # a partition folder without any file silently drops that partition
+        folder_glob = full.split(f"{partition_keys[-1]}=*")[0] + f"{partition_keys[-1]}=*"
+        for folder in sorted(glob.glob(folder_glob)):
+            if Path(folder).is_dir() and not any(Path(f) in files for f in glob.glob(str(Path(folder) / "*"))):
+                problems.append(f"{_display(folder)}: partition folder holds no file matching {Path(full).name!r}")
+    if not files:
+        return problems + [f"{_display(full)}: no file matches (source {source.name}, expected at {full})"]
+
+    expected = {c: t for c, t in source.columns.items() if c not in partition_keys}
+    con = duckdb.connect()
+    try:
+        declared = {c: _normalise_type(con, t) for c, t in expected.items()}
+        for path in files:
+            name = _display(path)
+            try:
+                described = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
+                n_rows = con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
+            except duckdb.Error as err:
+                problems.append(f"{name}: not a readable Parquet file ({str(err).splitlines()[0]})")
+                continue
+            found = {row[0].lower(): (row[0], row[1]) for row in described}
+            missing = [c for c in expected if c.lower() not in found]
+            unexpected = [orig for low, (orig, _t) in found.items()
+                          if low not in {c.lower() for c in expected} and low not in partition_keys]
+            for col in missing:
+                hint = f" (found {_quoted(unexpected)})" if unexpected else ""
+                problems.append(f"{name}: column '{col}' missing{hint}")
+            if unexpected and not missing:
+                problems.append(f"{name}: unexpected column{'s' if len(unexpected) > 1 else ''} {_quoted(unexpected)}")
+            for col, want in declared.items():
+                if col.lower() in found and want is not None and found[col.lower()][1] != want:
+                    problems.append(f"{name}: column '{col}' is {found[col.lower()][1]}, declared {want}")
+            if n_rows == 0:
+                problems.append(f"{name}: empty file (0 rows)")
+    finally:
+        con.close()
+    return problems
+
+
+def _normalise_type(con, data_type: str) -> str | None:
+    """'decimal(12,2)' -> 'DECIMAL(12,2)', 'integer' -> 'INTEGER', as DuckDB describes them."""
+    if not data_type:
+        return None
+    try:
+        return con.execute(f"describe select cast(null as {data_type}) as c").fetchone()[1]
+    except Exception:  # noqa: BLE001 - an unknown declared type is not the delivery's fault
+        return data_type.upper()
