@@ -10,9 +10,13 @@
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
+    {#- the seed's relation is looked up in the graph rather than through ref(), so that a
+        unit test of a classing model compiles against the real seed; models that class
+        declare `-- depends_on: ref('class_bounds')` for lineage -#}
+    {%- set class_bounds = seed_relation('class_bounds') -%}
     {%- set query -%}
         select class_label, lower_bound, upper_bound
-        from {{ ref('class_bounds') }}
+        from {{ class_bounds }}
         where class_scheme = '{{ scheme }}'
         order by class_order
     {%- endset -%}
@@ -48,3 +52,14 @@
 {% macro default__raise_value_error(message_sql) -%}
     {{ exceptions.raise_compiler_error("raise_value_error is implemented for DuckDB only") }}
 {%- endmacro %}
+
+{#- The relation of a seed without ref(): from the graph, or, where a unit test hides the
+    graph, from the seed location configured in dbt_project.yml (research db, `reference`). -#}
+{% macro seed_relation(seed_name) %}
+    {%- set nodes = graph.get('nodes', {}).values() | selectattr('resource_type', 'equalto', 'seed')
+        | selectattr('name', 'equalto', seed_name) | list -%}
+    {%- if nodes -%}
+        {{ return(api.Relation.create(database=nodes[0].database, schema=nodes[0].schema, identifier=nodes[0].alias)) }}
+    {%- endif -%}
+    {{ return(api.Relation.create(database='wse_impact', schema='reference', identifier=seed_name)) }}
+{% endmacro %}

@@ -4,11 +4,11 @@
 {% macro is_valid_insz(column) -%}
     coalesce(
         regexp_full_match({{ column }}, '[0-9]{11}')
-        and cast(substr({{ column }}, 3, 2) as integer) % 20 <= 12
-        and cast(substr({{ column }}, 3, 2) as integer) <= 52
+        and try_cast(substr({{ column }}, 3, 2) as integer) % 20 <= 12
+        and try_cast(substr({{ column }}, 3, 2) as integer) <= 52
         and (
-            97 - cast(substr({{ column }}, 1, 9) as bigint) % 97 = cast(substr({{ column }}, 10, 2) as integer)
-            or 97 - cast('2' || substr({{ column }}, 1, 9) as bigint) % 97 = cast(substr({{ column }}, 10, 2) as integer)
+            97 - try_cast(substr({{ column }}, 1, 9) as bigint) % 97 = try_cast(substr({{ column }}, 10, 2) as integer)
+            or 97 - try_cast('2' || substr({{ column }}, 1, 9) as bigint) % 97 = try_cast(substr({{ column }}, 10, 2) as integer)
         ),
         false
     )

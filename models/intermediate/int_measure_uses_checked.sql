@@ -38,7 +38,7 @@ row_problems as (
                     then 'INSZ malformed or failing its checksum'
             end,
             case when measure_uses.start_quarter is null then 'start quarter missing' end,
-            {%- for column in quarter_columns if column not in ['start_quarter', 'end_quarter'] %}
+            {%- for column in quarter_columns %}
             {{ quarter_problem('measure_uses.' ~ column) }},
             {%- endfor %}
             case

@@ -1,6 +1,6 @@
-{#- All 16 measure extracts in one relation: each staging model's own columns, aligned by
-    name (a column a measure lacks is null), plus the measure and its common start and end
-    quarters as declared in measure_catalog(). -#}
+{#- All 16 measure extracts in one relation, aligned by name (a column a measure lacks is
+    null). Each measure's own first and last quarter columns, as declared in
+    measure_catalog(), become the common start_quarter and end_quarter. -#}
 {%- set catalog = measure_catalog() -%}
 
 with
@@ -12,7 +12,7 @@ with
         '{{ measure_code }}' as measure_code,
         {{ measure.start }} as start_quarter,
         {% if measure.end %}{{ measure.end }}{% else %}cast(null as {{ dbt.type_string() }}){% endif %} as end_quarter,
-        *
+        * exclude ({{ measure.start }}{% if measure.end %}, {{ measure.end }}{% endif %})
     from {{ ref('stg_wse__' ~ measure_code) }}
 
 ),

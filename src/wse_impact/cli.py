@@ -40,6 +40,44 @@ def _validate(args: argparse.Namespace) -> int:
     return main_validate(args)
 
 
+def _export(args: argparse.Namespace) -> int:
+    import warnings
+    from datetime import date
+
+    from wse_impact.disclosure import DisclosureRules
+    from wse_impact.export import ExportRefused, export_outputs
+
+    rules = DisclosureRules(rounding_base=args.round_to) if args.round_to else DisclosureRules()
+    today = date.fromisoformat(args.today) if args.today else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = export_outputs(warehouse_dir=args.warehouse_dir, export_dir=args.export_dir,
+                                    today=today, rules=rules)
+        except ExportRefused as refused:
+            print(f"wse-impact export: {refused}", file=sys.stderr)
+            return 2
+    for warning in caught:
+        print(f"wse-impact export: warning: {warning.message}", file=sys.stderr)
+    for name, entry in result.report["outputs"].items():
+        print(f"{name}: {entry['status']}, {entry['cells_suppressed']} of {entry['cells']} cells suppressed")
+    print(f"Export written to {result.folder}")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from wse_impact.export import purge_exports
+
+    purged = purge_exports(args.export_dir, date.fromisoformat(args.today) if args.today else None)
+    for folder in purged:
+        print(f"purged {folder}")
+    if not purged:
+        print("nothing to purge")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wse-impact", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--suites", default=None, help="comma-separated suite names (default: all)")
     val.add_argument("--no-docs", action="store_true", help="do not write Data Docs")
     val.set_defaults(func=_validate)
+    exp = sub.add_parser("export", help="disclosure-check the output tables and write the passing ones to exports/<date>/")
+    exp.add_argument("--warehouse-dir", default=None, help="default: $WSE_WAREHOUSE_DIR or warehouse")
+    exp.add_argument("--export-dir", default=None, help="default: $WSE_EXPORT_DIR or exports")
+    exp.add_argument("--round-to", type=int, default=None, metavar="BASE", help="round published counts to BASE (e.g. 5)")
+    exp.add_argument("--today", default=None, help=argparse.SUPPRESS)
+    exp.set_defaults(func=_export)
+
+    purge = sub.add_parser("purge", help="delete exports whose retention date has passed")
+    purge.add_argument("--export-dir", default=None, help="default: $WSE_EXPORT_DIR or exports")
+    purge.add_argument("--today", default=None, help=argparse.SUPPRESS)
+    purge.set_defaults(func=_purge)
     return parser
 
 

@@ -72,6 +72,8 @@ def measure_row(measure: str, columns: list[dict], person: str, index: int = 0) 
             value = "J" if index % 2 else "N"
         elif "a code of this measure" in desc:
             value = codes[(measure, attributes[name])][index % len(codes[(measure, attributes[name])])]
+        elif "percentage" in name:
+            value = f"{80 - 20 * index:.2f}"
         elif "euro" in desc or "decimal point" in desc:
             value = f"{1250.5 + 100 * index:.2f}"
         elif "whole number" in desc:

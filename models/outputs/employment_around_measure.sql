@@ -1,0 +1,416 @@
+{#- Tewerkstelling rond de maatregel: the employment outcome in quarters -4 ... +8
+    relative to the first quarter of the measure (quarter 0 = min start_quarter), per
+    measure, for the beneficiaries and for comparable controls.
+
+    - Beneficiaries: those whose whole window lies in 2014Q1-2022Q4 (first quarter
+      2015Q1-2020Q4), so every relative quarter counts the same persons. measure_code
+      'Total': every beneficiary once, at the earliest measure.
+    - Comparable controls: control persons who are not beneficiaries, in the same cell
+      (sex, age class, region) at the same calendar quarter 0 as the beneficiaries, and
+      followed over the same calendar quarters. Each cell and start quarter is weighted
+      by its number of beneficiaries (exact stratification on cell x start quarter);
+      beneficiaries of a cell without any control are left out of the control side.
+    - share_employed: share with position_group 'working'; mean_days_worked: mean of the
+      days-worked class midpoints ((lower_bound + upper_bound - 1) / 2 of seed
+      class_bounds, scheme days_in_quarter: 0, 10, 29.5, 49.5, 68.5, 85); 'unknown' days
+      are left out of the mean.
+    - dc_days_worked_*: the contributors the dominance and p% rules need (never
+      exported). For beneficiaries: the sum and the two largest values. For controls
+      (weighted): the weighted sum and upper bounds of the two largest persons'
+      contributions (their total weight over all cohorts times the largest midpoint). -#}
+
+with
+
+beneficiary_measures as (
+
+    select * from {{ ref('beneficiary_measures') }}
+
+),
+
+beneficiary_base as (
+
+    select * from {{ ref('beneficiary_base') }}
+
+),
+
+control_base as (
+
+    select * from {{ ref('control_base') }}
+
+),
+
+quarters as (
+
+    select * from {{ ref('quarters') }}
+
+),
+
+class_bounds as (
+
+    select * from {{ ref('class_bounds') }}
+
+),
+
+days_midpoints as (
+
+    select
+        class_label as days_worked_class,
+        cast(lower_bound + upper_bound - 1 as {{ dbt.type_float() }}) / 2 as days_worked_midpoint
+    from class_bounds
+    where class_scheme = 'days_in_quarter'
+
+),
+
+largest_midpoint as (
+
+    select max(days_worked_midpoint) as days_worked_midpoint
+    from days_midpoints
+
+),
+
+event_window as (
+
+    -- quarter 0 must leave 4 quarters before and 8 after inside the panel
+    select
+        min(quarter_index) + 4 as first_start_index,
+        max(quarter_index) - 8 as last_start_index
+    from quarters
+
+),
+
+relative_quarters as (
+
+    select quarter_index - 5 as relative_quarter
+    from quarters
+    where quarter_index between 1 and 13
+
+),
+
+person_quarters as (
+
+    select
+        'beneficiaries' as population_group,
+        person_id,
+        snapshot_quarter,
+        sex_code,
+        age_class,
+        region_code,
+        position_group,
+        days_worked_class
+    from beneficiary_base
+
+    union all
+
+    select
+        'controls' as population_group,
+        person_id,
+        snapshot_quarter,
+        sex_code,
+        age_class,
+        region_code,
+        position_group,
+        days_worked_class
+    from control_base
+    where not is_beneficiary
+
+),
+
+outcomes as (
+
+    select
+        person_quarters.population_group,
+        person_quarters.person_id,
+        quarters.quarter_index,
+        coalesce(cast(person_quarters.sex_code as {{ dbt.type_string() }}), 'unknown') as sex_code,
+        coalesce(cast(person_quarters.age_class as {{ dbt.type_string() }}), 'unknown') as age_class,
+        coalesce(
+            lpad(cast(person_quarters.region_code as {{ dbt.type_string() }}), 5, '0'), 'unknown'
+        ) as region_code,
+        case when person_quarters.position_group = 'working' then 1 else 0 end as employed_flag,
+        days_midpoints.days_worked_midpoint
+    from person_quarters
+    inner join quarters
+        on person_quarters.snapshot_quarter = quarters.quarter
+    left join days_midpoints
+        on person_quarters.days_worked_class = days_midpoints.days_worked_class
+
+),
+
+measure_starts as (
+
+    select
+        beneficiary_measures.person_id,
+        beneficiary_measures.measure_code,
+        min(quarters.quarter_index) as start_index
+    from beneficiary_measures
+    inner join quarters
+        on beneficiary_measures.start_quarter = quarters.quarter
+    group by beneficiary_measures.person_id, beneficiary_measures.measure_code
+
+),
+
+starts as (
+
+    select
+        person_id,
+        measure_code,
+        start_index
+    from measure_starts
+
+    union all
+
+    select
+        person_id,
+        'Total' as measure_code,
+        min(start_index) as start_index
+    from measure_starts
+    group by person_id
+
+),
+
+cohorts as (
+
+    -- beneficiaries with their cell at quarter 0
+    select
+        starts.measure_code,
+        starts.person_id,
+        starts.start_index,
+        outcomes.sex_code,
+        outcomes.age_class,
+        outcomes.region_code
+    from starts
+    inner join event_window
+        on starts.start_index between event_window.first_start_index and event_window.last_start_index
+    inner join outcomes
+        on
+            starts.person_id = outcomes.person_id
+            and starts.start_index = outcomes.quarter_index
+            and outcomes.population_group = 'beneficiaries'
+
+),
+
+beneficiary_window as (
+
+    select
+        cohorts.measure_code,
+        relative_quarters.relative_quarter,
+        cohorts.person_id,
+        outcomes.employed_flag,
+        outcomes.days_worked_midpoint,
+        row_number() over (
+            partition by cohorts.measure_code, relative_quarters.relative_quarter
+            order by coalesce(outcomes.days_worked_midpoint, -1) desc
+        ) as contribution_rank
+    from cohorts
+    cross join relative_quarters
+    inner join outcomes
+        on
+            cohorts.person_id = outcomes.person_id
+            and cohorts.start_index + relative_quarters.relative_quarter = outcomes.quarter_index
+            and outcomes.population_group = 'beneficiaries'
+
+),
+
+beneficiary_cells as (
+
+    select
+        measure_code,
+        'beneficiaries' as population_group,
+        relative_quarter,
+        count(distinct person_id) as n_persons,
+        avg(cast(employed_flag as {{ dbt.type_float() }})) as share_employed,
+        avg(days_worked_midpoint) as mean_days_worked,
+        sum(days_worked_midpoint) as dc_days_worked_total,
+        max(case when contribution_rank = 1 then days_worked_midpoint end) as dc_days_worked_top1,
+        max(case when contribution_rank = 2 then days_worked_midpoint end) as dc_days_worked_top2
+    from beneficiary_window
+    group by measure_code, relative_quarter
+
+),
+
+cohort_cells as (
+
+    select
+        measure_code,
+        start_index,
+        sex_code,
+        age_class,
+        region_code,
+        count(*) as n_beneficiaries
+    from cohorts
+    group by measure_code, start_index, sex_code, age_class, region_code
+
+),
+
+control_cells as (
+
+    -- each control person in their cell at every possible quarter 0
+    select
+        outcomes.person_id,
+        outcomes.quarter_index as start_index,
+        outcomes.sex_code,
+        outcomes.age_class,
+        outcomes.region_code,
+        count(*) over (
+            partition by outcomes.quarter_index, outcomes.sex_code, outcomes.age_class, outcomes.region_code
+        ) as n_controls
+    from outcomes
+    inner join event_window
+        on outcomes.quarter_index between event_window.first_start_index and event_window.last_start_index
+    where outcomes.population_group = 'controls'
+
+),
+
+control_cell_outcomes as (
+
+    -- controls' outcomes summed per cell, quarter 0 and relative quarter
+    select
+        control_cells.start_index,
+        control_cells.sex_code,
+        control_cells.age_class,
+        control_cells.region_code,
+        relative_quarters.relative_quarter,
+        max(control_cells.n_controls) as n_controls,
+        count(*) as n_followed,
+        sum(outcomes.employed_flag) as n_employed,
+        sum(outcomes.days_worked_midpoint) as days_worked_sum,
+        count(outcomes.days_worked_midpoint) as n_days_known
+    from control_cells
+    cross join relative_quarters
+    inner join outcomes
+        on
+            control_cells.person_id = outcomes.person_id
+            and control_cells.start_index + relative_quarters.relative_quarter = outcomes.quarter_index
+            and outcomes.population_group = 'controls'
+    group by
+        control_cells.start_index,
+        control_cells.sex_code,
+        control_cells.age_class,
+        control_cells.region_code,
+        relative_quarters.relative_quarter
+
+),
+
+control_cells_followed as (
+
+    -- each cell and quarter 0 weighted by the measure's beneficiaries in it: a control
+    -- stands for n_beneficiaries / n_controls persons
+    select
+        cohort_cells.measure_code,
+        control_cell_outcomes.relative_quarter,
+        sum(
+            cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }})
+            * control_cell_outcomes.n_followed / control_cell_outcomes.n_controls
+        ) as weighted_persons,
+        sum(
+            cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }})
+            * control_cell_outcomes.n_employed / control_cell_outcomes.n_controls
+        ) as weighted_employed,
+        sum(
+            cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }})
+            * control_cell_outcomes.days_worked_sum / control_cell_outcomes.n_controls
+        ) as weighted_days_worked,
+        sum(
+            cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }})
+            * control_cell_outcomes.n_days_known / control_cell_outcomes.n_controls
+        ) as weighted_days_known
+    from cohort_cells
+    inner join control_cell_outcomes
+        on
+            cohort_cells.start_index = control_cell_outcomes.start_index
+            and cohort_cells.sex_code = control_cell_outcomes.sex_code
+            and cohort_cells.age_class = control_cell_outcomes.age_class
+            and cohort_cells.region_code = control_cell_outcomes.region_code
+    group by cohort_cells.measure_code, control_cell_outcomes.relative_quarter
+
+),
+
+control_person_weights as (
+
+    -- each control person's total weight in a measure's comparison, over every cohort
+    -- they stand in for: bounds their contribution to any relative quarter
+    select
+        cohort_cells.measure_code,
+        control_cells.person_id,
+        sum(cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }}) / control_cells.n_controls) as person_weight
+    from cohort_cells
+    inner join control_cells
+        on
+            cohort_cells.start_index = control_cells.start_index
+            and cohort_cells.sex_code = control_cells.sex_code
+            and cohort_cells.age_class = control_cells.age_class
+            and cohort_cells.region_code = control_cells.region_code
+    group by cohort_cells.measure_code, control_cells.person_id
+
+),
+
+control_weights_ranked as (
+
+    select
+        measure_code,
+        person_weight,
+        row_number() over (partition by measure_code order by person_weight desc) as weight_rank
+    from control_person_weights
+
+),
+
+control_persons as (
+
+    select
+        measure_code,
+        count(*) as n_persons,
+        max(case when weight_rank = 1 then person_weight end) as top1_weight,
+        max(case when weight_rank = 2 then person_weight end) as top2_weight
+    from control_weights_ranked
+    group by measure_code
+
+),
+
+control_measure_cells as (
+
+    select
+        control_cells_followed.measure_code,
+        'controls' as population_group,
+        control_cells_followed.relative_quarter,
+        control_persons.n_persons,
+        control_cells_followed.weighted_employed / control_cells_followed.weighted_persons as share_employed,
+        control_cells_followed.weighted_days_worked
+        / nullif(control_cells_followed.weighted_days_known, 0) as mean_days_worked,
+        control_cells_followed.weighted_days_worked as dc_days_worked_total,
+        control_persons.top1_weight * largest_midpoint.days_worked_midpoint as days_worked_top1_bound,
+        control_persons.top2_weight * largest_midpoint.days_worked_midpoint as days_worked_top2_bound
+    from control_cells_followed
+    inner join control_persons
+        on control_cells_followed.measure_code = control_persons.measure_code
+    cross join largest_midpoint
+
+),
+
+control_cells_bounded as (
+
+    select
+        measure_code,
+        population_group,
+        relative_quarter,
+        n_persons,
+        share_employed,
+        mean_days_worked,
+        dc_days_worked_total,
+        least(days_worked_top1_bound, dc_days_worked_total) as dc_days_worked_top1,
+        least(
+            coalesce(days_worked_top2_bound, 0),
+            dc_days_worked_total - least(days_worked_top1_bound, dc_days_worked_total)
+        ) as dc_days_worked_top2
+    from control_measure_cells
+
+),
+
+final as (
+
+    select * from beneficiary_cells
+    union all
+    select * from control_cells_bounded
+
+)
+
+select * from final

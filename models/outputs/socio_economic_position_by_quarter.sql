@@ -1,0 +1,71 @@
+{#- Sociaal-economische positie per kwartaal, begunstigden en controlegroep: distinct
+    persons per quarter and socio-economic position, for the beneficiaries (every person
+    of beneficiary_base) and for the control group without the overlap (control persons
+    who are not beneficiaries). 'Total' in socio_economic_position_code: all positions. -#}
+
+with
+
+beneficiary_base as (
+
+    select * from {{ ref('beneficiary_base') }}
+
+),
+
+control_base as (
+
+    select * from {{ ref('control_base') }}
+
+),
+
+populations as (
+
+    select
+        'beneficiaries' as population_group,
+        person_id,
+        snapshot_quarter,
+        coalesce(
+            cast(socio_economic_position_code as {{ dbt.type_string() }}), 'unknown'
+        ) as socio_economic_position_code
+    from beneficiary_base
+
+    union all
+
+    select
+        'controls' as population_group,
+        person_id,
+        snapshot_quarter,
+        coalesce(
+            cast(socio_economic_position_code as {{ dbt.type_string() }}), 'unknown'
+        ) as socio_economic_position_code
+    from control_base
+    where not is_beneficiary
+
+),
+
+aggregated as (
+
+    select
+        population_group,
+        snapshot_quarter,
+        socio_economic_position_code,
+        count(distinct person_id) as n_persons
+    from populations
+    group by grouping sets (
+        (population_group, snapshot_quarter, socio_economic_position_code),
+        (population_group, snapshot_quarter)
+    )
+
+),
+
+final as (
+
+    select
+        population_group,
+        snapshot_quarter,
+        coalesce(socio_economic_position_code, 'Total') as socio_economic_position_code,
+        n_persons
+    from aggregated
+
+)
+
+select * from final
