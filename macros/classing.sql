@@ -14,6 +14,10 @@
         unit test of a classing model compiles against the real seed; models that class
         declare `-- depends_on: ref('class_bounds')` for lineage -#}
     {%- set class_bounds = seed_relation('class_bounds') -%}
+    {%- if target.name == 'lint' -%}
+        {#- the compile-only lint target has no database: one placeholder class -#}
+        {{ return([['lint', 0, none]]) }}
+    {%- endif -%}
     {%- set query -%}
         select class_label, lower_bound, upper_bound
         from {{ class_bounds }}

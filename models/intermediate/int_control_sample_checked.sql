@@ -36,7 +36,8 @@ final as (
 
     select
         * exclude (insz_rank, has_warehouse_record),
-        nullif(concat_ws('; ',
+        nullif(concat_ws(
+            '; ',
             case
                 when nullif(insz, '') is null then 'INSZ missing'
                 when not {{ is_valid_insz('insz') }} then 'INSZ malformed or failing its checksum'

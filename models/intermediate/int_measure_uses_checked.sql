@@ -51,7 +51,8 @@ row_problems as (
             {%- endfor %}
             {%- for attribute in measure_code_attributes() %}
             case
-                when measure_uses.{{ attribute }} is not null
+                when
+                    measure_uses.{{ attribute }} is not null
                     and not exists (
                         select 1
                         from measure_codes

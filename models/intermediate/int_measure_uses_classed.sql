@@ -3,9 +3,9 @@
     side by side here; beneficiary_measures keeps only the class. -#}
 {%- set classed = {} -%}
 {%- for measure_code, measure in measure_catalog().items() -%}
-    {%- for column, scheme in (measure.get('amounts', {}).items() | list) + (measure.get('day_counts', {}).items() | list) -%}
-        {%- do classed.setdefault(column, {}).update({measure_code: scheme}) -%}
-    {%- endfor -%}
+{%- for column, scheme in (measure.get('amounts', {}).items() | list) + (measure.get('day_counts', {}).items() | list) -%}
+{%- do classed.setdefault(column, {}).update({measure_code: scheme}) -%}
+{%- endfor -%}
 {%- endfor %}
 -- depends_on: {{ ref('class_bounds') }}
 
@@ -21,7 +21,7 @@ measure_uses as (
 final as (
 
     select
-        measure_uses.* exclude (cast_problem, rejection_reasons, is_accepted),
+        measure_uses.* exclude (measure_uses.cast_problem, measure_uses.rejection_reasons, measure_uses.is_accepted),
         {%- for column, schemes in classed.items() | sort %}
         {%- set class_column = column | replace('_eur', '') ~ '_class' %}
         case measure_uses.measure_code

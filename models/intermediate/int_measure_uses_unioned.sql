@@ -10,7 +10,7 @@ with
 
     select
         '{{ measure_code }}' as measure_code,
-        {{ measure.start }} as start_quarter,
+        {{ measure.start }} as start_quarter,  -- noqa: AL09
         {% if measure.end %}{{ measure.end }}{% else %}cast(null as {{ dbt.type_string() }}){% endif %} as end_quarter,
         * exclude ({{ measure.start }}{% if measure.end %}, {{ measure.end }}{% endif %})
     from {{ ref('stg_wse__' ~ measure_code) }}

@@ -148,7 +148,8 @@ final as (
         {{ class_value('joined.days_worked', 'days_in_quarter', 'days_worked_class') }} as days_worked_class,
         {{ class_value('joined.commute_distance_km', 'commute_distance_km', 'commute_distance_class') }} as commute_distance_class,
         {{ class_value('joined.daily_wage_eur', 'daily_wage_eur', 'daily_wage_class') }} as daily_wage_class,
-        {{ class_value('joined.gross_quarterly_wage_eur', 'gross_quarterly_wage_eur', 'gross_quarterly_wage_class') }} as gross_quarterly_wage_class,
+        {{ class_value('joined.gross_quarterly_wage_eur', 'gross_quarterly_wage_eur', 'gross_quarterly_wage_class') }}
+            as gross_quarterly_wage_class,
         {{ class_value('joined.incapacity_pct', 'incapacity_pct', 'incapacity_pct_class') }} as incapacity_pct_class,
         {{ class_value('joined.incapacity_days', 'days_in_quarter', 'incapacity_days_class') }} as incapacity_days_class
     from joined

@@ -26,7 +26,8 @@ final as (
 
     select
         * exclude (person_quarter_rank),
-        nullif(concat_ws('; ',
+        nullif(concat_ws(
+            '; ',
             case
                 when nullif(insz, '') is null then 'INSZ missing'
                 when not {{ is_valid_insz('insz') }} then 'INSZ malformed or failing its checksum'

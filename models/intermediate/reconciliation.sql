@@ -8,29 +8,41 @@ with
 rows_read as (
 
     {% for measure_code in catalog %}
-    select 'wse.{{ measure_code }}' as source_name, count(*) as n_rows
+    select
+        'wse.{{ measure_code }}' as source_name,
+        count(*) as n_rows
     from {{ ref('stg_wse__' ~ measure_code) }}
     union all
     {% endfor %}
-    select 'dwh.snapshots' as source_name, count(*) as n_rows
+    select
+        'dwh.snapshots' as source_name,
+        count(*) as n_rows
     from {{ ref('stg_dwh__snapshots') }}
     union all
-    select 'dwh.control_sample' as source_name, count(*) as n_rows
+    select
+        'dwh.control_sample' as source_name,
+        count(*) as n_rows
     from {{ ref('stg_dwh__control_sample') }}
 
 ),
 
 rows_accepted as (
 
-    select 'wse.' || measure_code as source_name, count(*) as n_rows
+    select
+        'wse.' || measure_code as source_name,
+        count(*) as n_rows
     from {{ ref('int_measure_uses_classed') }}
     group by measure_code
     union all
-    select 'dwh.snapshots' as source_name, count(*) as n_rows
+    select
+        'dwh.snapshots' as source_name,
+        count(*) as n_rows
     from {{ ref('int_person_quarters_classed') }}
     where is_in_register
     union all
-    select 'dwh.control_sample' as source_name, count(*) as n_rows
+    select
+        'dwh.control_sample' as source_name,
+        count(*) as n_rows
     from {{ ref('int_persons_pseudonymised') }}
     where is_control
 
@@ -38,7 +50,9 @@ rows_accepted as (
 
 rows_quarantined as (
 
-    select source_name, count(*) as n_rows
+    select
+        source_name,
+        count(*) as n_rows
     from {{ ref('quarantine') }}
     group by source_name
 

@@ -16,17 +16,26 @@ persons as (
 
 ),
 
-final as (
+measure_attributes as (
 
     select
-        persons.person_id,
-        measure_uses.* exclude (
+        insz as linkage_insz,
+        * exclude (
             insz, source_file, source_line_number,
             {{ measure_exact_columns() | join(', ') }}
         )
     from measure_uses
+
+),
+
+final as (
+
+    select
+        persons.person_id,
+        measure_attributes.* exclude (measure_attributes.linkage_insz)
+    from measure_attributes
     inner join persons
-        on measure_uses.insz = persons.insz
+        on measure_attributes.linkage_insz = persons.insz
 
 )
 

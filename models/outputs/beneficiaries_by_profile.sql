@@ -90,36 +90,87 @@ unioned as (
 
 ),
 
-aggregated as (
+by_measure as (
+
+    select
+        measure_code,
+        'Total' as sex_code,
+        'Total' as age_class,
+        'Total' as province_code,
+        'Total' as education_level_code,
+        count(distinct person_id) as n_persons
+    from unioned
+    group by measure_code
+
+),
+
+by_sex as (
 
     select
         measure_code,
         sex_code,
+        'Total' as age_class,
+        'Total' as province_code,
+        'Total' as education_level_code,
+        count(distinct person_id) as n_persons
+    from unioned
+    group by measure_code, sex_code
+
+),
+
+by_age as (
+
+    select
+        measure_code,
+        'Total' as sex_code,
         age_class,
+        'Total' as province_code,
+        'Total' as education_level_code,
+        count(distinct person_id) as n_persons
+    from unioned
+    group by measure_code, age_class
+
+),
+
+by_province as (
+
+    select
+        measure_code,
+        'Total' as sex_code,
+        'Total' as age_class,
         province_code,
+        'Total' as education_level_code,
+        count(distinct person_id) as n_persons
+    from unioned
+    group by measure_code, province_code
+
+),
+
+by_education_level as (
+
+    select
+        measure_code,
+        'Total' as sex_code,
+        'Total' as age_class,
+        'Total' as province_code,
         education_level_code,
         count(distinct person_id) as n_persons
     from unioned
-    group by grouping sets (
-        (measure_code),
-        (measure_code, sex_code),
-        (measure_code, age_class),
-        (measure_code, province_code),
-        (measure_code, education_level_code)
-    )
+    group by measure_code, education_level_code
 
 ),
 
 final as (
 
-    select
-        measure_code,
-        coalesce(sex_code, 'Total') as sex_code,
-        coalesce(age_class, 'Total') as age_class,
-        coalesce(province_code, 'Total') as province_code,
-        coalesce(education_level_code, 'Total') as education_level_code,
-        n_persons
-    from aggregated
+    select * from by_measure
+    union all
+    select * from by_sex
+    union all
+    select * from by_age
+    union all
+    select * from by_province
+    union all
+    select * from by_education_level
 
 )
 

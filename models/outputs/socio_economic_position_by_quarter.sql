@@ -42,7 +42,7 @@ populations as (
 
 ),
 
-aggregated as (
+by_position as (
 
     select
         population_group,
@@ -50,21 +50,27 @@ aggregated as (
         socio_economic_position_code,
         count(distinct person_id) as n_persons
     from populations
-    group by grouping sets (
-        (population_group, snapshot_quarter, socio_economic_position_code),
-        (population_group, snapshot_quarter)
-    )
+    group by population_group, snapshot_quarter, socio_economic_position_code
+
+),
+
+all_positions as (
+
+    select
+        population_group,
+        snapshot_quarter,
+        'Total' as socio_economic_position_code,
+        count(distinct person_id) as n_persons
+    from populations
+    group by population_group, snapshot_quarter
 
 ),
 
 final as (
 
-    select
-        population_group,
-        snapshot_quarter,
-        coalesce(socio_economic_position_code, 'Total') as socio_economic_position_code,
-        n_persons
-    from aggregated
+    select * from by_position
+    union all
+    select * from all_positions
 
 )
 

@@ -294,7 +294,8 @@ def _additive_groups(state: _State):
     for dim in state.spec.additive:
         others = [d for d in state.spec.dimensions if d != dim]
         keys = table[others].astype("string").fillna("<null>") if others else None
-        grouped = keys.groupby(others, sort=False).groups if others else {(): table.index}
+        grouped = (keys.groupby(others if len(others) > 1 else others[0], sort=False).groups
+                   if others else {(): table.index})
         for rows in grouped.values():
             rows = list(rows)
             is_total = table.loc[rows, dim].astype("string") == TOTAL

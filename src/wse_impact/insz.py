@@ -69,6 +69,9 @@ def generate_insz(
     days = (birth_date - birth_date.astype("datetime64[M]")).astype(np.int64) + 1
     months = months + 40 * bis_mask.astype(np.int64)
     date6 = (years % 100) * 10_000 + months * 100 + days
+    _, per_day = np.unique(date6 * 2 + is_male, return_counts=True)
+    if per_day.size and per_day.max() > 499:
+        raise ValueError("more than 499 persons of one sex share a birth date: no unique INSZ possible")
 
     serial = np.empty(n, dtype=np.int64)
     todo = np.arange(n)

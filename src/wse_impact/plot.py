@@ -61,19 +61,21 @@ def plot_employment_around_measure(table: pd.DataFrame, path: str | Path, column
         ax.set_title(measure if measure != "Total" else "all measures", fontsize=10)
         ax.set_xticks(range(-4, 9, 2))
         days_ax.tick_params(labelsize=7)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=7, labelbottom=True)
     handles, labels = [], []
     for ax in fig.axes:
         for h, l in zip(*ax.get_legend_handles_labels()):
             if l not in labels:
                 handles.append(h)
                 labels.append(l)
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.supxlabel("quarter relative to the first measure quarter (0)", fontsize=9, y=0.06)
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0))
+    height = fig.get_figheight()
+    bottom = 0.8 / height  # legend and axis label: a fixed 0.8 inch, whatever the number of rows
+    fig.supxlabel("quarter relative to the first measure quarter (0)", fontsize=9, y=0.5 / height)
     fig.supylabel("share employed (solid); mean days worked, class midpoints (dashed, right)", fontsize=9)
     fig.suptitle("Employment around the measure: beneficiaries vs comparable controls "
                  "(disclosure-checked; suppressed cells left out)", fontsize=11)
-    fig.tight_layout(rect=(0.02, 0.1, 1, 0.96))
+    fig.tight_layout(rect=(0.02, bottom, 1, 1 - 0.35 / height))
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -392,13 +392,19 @@ def build_suites(wh: Warehouse, groups: tuple[str, ...] = GROUPS) -> list[Suite]
     if "intermediate" in groups:
         rel = "intermediate.int_person_quarters_classed"
         cols = wh.columns(rel)
-        selects, joins, exps = ["p.person_id", "p.snapshot_quarter", "p.days_in_quarter", "p.days_worked", "p.incapacity_days"], [], []
+        selects = {"person_id": "p.person_id", "snapshot_quarter": "p.snapshot_quarter",
+                   "days_in_quarter": "p.days_in_quarter", "days_worked": "p.days_worked"}
+        joins, exps = [], []
         for i, (class_col, (raw, scheme)) in enumerate(PERSON_CLASSES.items()):
             if class_col not in cols:
                 continue
             b = f"b{i}"
-            selects += [f"p.{class_col}", f"cast(p.{raw} as double) as {raw}",
-                        f"{b}.lower_bound as {class_col}_lower", f"coalesce({b}.upper_bound, 'infinity'::double) as {class_col}_upper"]
+            selects.update({
+                class_col: f"p.{class_col}",
+                raw: f"p.{raw}",
+                f"{class_col}_lower": f"{b}.lower_bound",
+                f"{class_col}_upper": f"coalesce({b}.upper_bound, 'infinity'::double)",
+            })
             joins.append(f"left join bounds as {b} on {b}.class_scheme = '{scheme}' and {b}.class_label = p.{class_col}")
             exps += [
                 E.ExpectColumnValuesToBeInSet(column=class_col, value_set=labels.get(scheme, []) + [UNKNOWN_CLASS]),
@@ -409,7 +415,7 @@ def build_suites(wh: Warehouse, groups: tuple[str, ...] = GROUPS) -> list[Suite]
             ]
         bounds_cte = (f"with bounds as (select class_scheme, class_label, cast(lower_bound as double) as lower_bound, "
                       f"cast(upper_bound as double) as upper_bound from {ref}.class_bounds)")
-        sql = f"{bounds_cte} select {', '.join(dict.fromkeys(selects))} from {rel} as p {' '.join(joins)}"
+        sql = f"{bounds_cte} select {', '.join(f'{e} as {n}' for n, e in selects.items())} from {rel} as p {' '.join(joins)}"
         suites.append(Suite("intermediate.person_quarters_classed", "intermediate", rel, sql, [
             E.ExpectCompoundColumnsToBeUnique(column_list=["person_id", "snapshot_quarter"]),
             E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="days_worked", or_equal=True,
@@ -476,8 +482,10 @@ def build_suites(wh: Warehouse, groups: tuple[str, ...] = GROUPS) -> list[Suite]
                 exps.append(E.ExpectColumnValuesToNotBeNull(column="is_beneficiary"))
             needed = sorted({e.column for e in exps if hasattr(e, "column") and e.column}
                             | {c for e in exps for c in (getattr(e, "column_list", None) or [])})
+            # codes compared as text: a code column typed as a number has lost its leading zeros
+            selected = [f"cast({c} as varchar) as {c}" if c in PERSON_CODES else c for c in needed]
             suites.append(Suite(f"marts.{base}", "marts", f"marts.{base}",
-                                f"select {', '.join(needed)} from {rel}", exps))
+                                f"select {', '.join(selected)} from {rel}", exps))
 
         rel = "wse_impact.marts.beneficiary_measures"
         cols = wh.columns(rel)
@@ -539,9 +547,21 @@ def _columns_of(config) -> str:
     return "(table)"
 
 
+def raised_exception(result) -> str | None:
+    """The message of an exception GX caught while computing an expectation's metrics: the
+    expectation then "fails" without having looked at the data (a wrong-reason failure)."""
+    info = result.exception_info or {}
+    candidates = [info, *(v for v in info.values() if isinstance(v, dict))]
+    for item in candidates:
+        if item.get("raised_exception"):
+            return str(item.get("exception_message"))
+    return None
+
+
 def _details(result) -> str:
-    if result.exception_info and result.exception_info.get("raised_exception"):
-        return f"raised: {result.exception_info.get('exception_message')}"
+    error = raised_exception(result)
+    if error:
+        return f"raised: {error}"
     res = result.result or {}
     parts = []
     if "observed_value" in res:
@@ -566,7 +586,6 @@ def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_d
     import logging
 
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -586,7 +605,6 @@ def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_d
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_path)},
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             })
-            actions = [UpdateDataDocsAction(name="data_docs", site_names=["wse_impact"])]
             docs_index = docs_path / "index.html"
         source = context.data_sources.add_pandas("warehouse")
         failures: list[Failure] = []
@@ -612,6 +630,10 @@ def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_d
                     if not result.success:
                         failures.append(Failure(suite.name, suite.relation, result.expectation_config.type,
                                                 _columns_of(result.expectation_config), _details(result)))
+        if docs_index:
+            # rendered once from the stored results (an UpdateDataDocsAction per checkpoint
+            # re-renders the whole site each time)
+            context.build_data_docs(site_names=["wse_impact"])
         return Report([s.name for s in suites], n_expectations, failures, time.perf_counter() - started,
                       docs_index, element_counts, results)
     finally:

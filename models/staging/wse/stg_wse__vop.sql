@@ -29,7 +29,8 @@ renamed as (
         -- lineage and cast problems
         filename as source_file,
         source_line_number,
-        {{ cast_problems({'totaal_bedrag': 'decimal(12, 2)', 'duurtijd_toekenning_kwartalen': 'integer', 'meerdere_periodes': 'yes_no'}) }} as cast_problem
+        {{ cast_problems({'totaal_bedrag': 'decimal(12, 2)', 'duurtijd_toekenning_kwartalen': 'integer', 'meerdere_periodes': 'yes_no'}) }}
+            as cast_problem
     from source
 
 )

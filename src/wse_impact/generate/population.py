@@ -1,0 +1,489 @@
+"""The synthetic persons: beneficiaries of the 16 measures, the control group, and the measure rows.
+
+Everything here is per person (or per measure row) and fixed over time; the quarterly panel
+(`panel.py`) then simulates each person's situation quarter by quarter from these traits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wse_impact.generate.reference import (
+    BRUSSELS, FLEMISH, N_QUARTERS, WALLOON, Reference, quarter_of, quarter_start,
+)
+from wse_impact.insz import generate_insz
+
+# ----- sizes at scale 1.0 ----------------------------------------------------------------------
+N_BENEFICIARIES = 150_000
+N_CONTROL = 108_000
+CONTROL_OVERLAP_SHARE = 0.03      # control persons who are also beneficiaries
+ROW_FACTOR = 1.03                 # measure rows sum to ~159,000 for 150,000 distinct persons
+MIN_ROWS_PER_MEASURE = 5
+BIS_SHARE = 0.01
+EXIT_SHARE = 0.015                # emigrate or die during the period
+MEASURE_SIZES = {                 # rows per extract, in proportion to the real ones
+    "vop": 18_000, "doelgroepvermindering": 30_000, "transitiepremie": 2_000,
+    "vlaams_opleidingsverlof": 20_000, "betaald_educatief_verlof": 6_000, "duaal_leren": 10_000,
+    "startbonus_stagebonus": 8_000, "lokale_diensteneconomie": 2_400, "maatwerk": 24_000,
+    "arbeidsmatige_activiteiten": 1_650, "opleidingscheques": 12_000, "vlaams_zorgkrediet": 3_000,
+    "aanmoedigingspremie": 8_000, "aanwervingsincentive": 4_000, "outreach_activering": 3_000,
+    "amif": 2_500,
+}
+
+# window kinds: the situation a primary beneficiary is in while the measure runs
+WIN_NONE, WIN_SALARIED, WIN_SELF, WIN_JOBSEEKER, WIN_CAREER_BREAK, WIN_DISABILITY = range(6)
+
+EDU_CODES = np.array(["1", "2", "3", "9"])
+ORIGIN_CODES = np.array(["1", "2", "3", "9"])  # Belgium, other EU, outside EU, unknown
+EDU_DEFAULT = (0.28, 0.40, 0.30, 0.02)
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    ages: tuple[tuple[float, float, float], ...]      # (from, to, weight) bands of age at the start
+    period: tuple[int, int]                           # first quarter drawn in this range
+    mean_duration: float                              # quarters from first to last (0: one quarter)
+    pre: float                                        # employment propensity before the start
+    post: float                                       # ... and after it
+    window: int = WIN_SALARIED
+    female: float = 0.45
+    edu: tuple[float, float, float, float] = EDU_DEFAULT
+    flemish: float = 0.90
+    origin: tuple[float, float, float, float] = (0.72, 0.10, 0.17, 0.01)
+    disabled: float = 0.03
+    window_jc: str = ""                               # joint committee of the supported job
+    secondary: bool = True                            # may be a person's second measure
+
+
+SPECS: dict[str, MeasureSpec] = {
+    "vop": MeasureSpec(((20, 30, .2), (30, 50, .5), (50, 63, .3)), (0, 35), 8, .50, .82,
+                       female=.40, edu=(.40, .40, .17, .03), disabled=1.0),
+    "doelgroepvermindering": MeasureSpec(((16, 26, .5), (55, 64.5, .5)), (0, 35), 5, .40, .85, female=.45,
+                                         secondary=True),
+    "transitiepremie": MeasureSpec(((25, 40, .5), (40, 60, .5)), (8, 35), 0, .80, .95, window=WIN_SELF,
+                                   female=.35, edu=(.15, .40, .43, .02)),
+    "vlaams_opleidingsverlof": MeasureSpec(((22, 35, .45), (35, 60, .55)), (22, 35), 0, .90, .93,
+                                           female=.50, edu=(.12, .40, .46, .02)),
+    "betaald_educatief_verlof": MeasureSpec(((22, 35, .45), (35, 60, .55)), (0, 35), 1, .90, .92,
+                                            female=.45, edu=(.15, .42, .41, .02)),
+    "duaal_leren": MeasureSpec(((15, 19, .6), (19, 25, .4)), (0, 35), 4, .05, .62, female=.35,
+                               edu=(.65, .33, 0, .02), flemish=.95, secondary=False),
+    "startbonus_stagebonus": MeasureSpec(((15, 19, .6), (19, 25, .4)), (0, 35), 0, .10, .60, female=.35,
+                                         edu=(.65, .33, 0, .02), flemish=.95),
+    "lokale_diensteneconomie": MeasureSpec(((25, 45, .5), (45, 64, .5)), (0, 35), 8, .30, .62,
+                                           edu=(.55, .35, .07, .03), disabled=.30, window_jc="329.01"),
+    "maatwerk": MeasureSpec(((20, 40, .45), (40, 64, .55)), (0, 35), 10, .35, .78, female=.35,
+                            edu=(.55, .35, .07, .03), disabled=.60, window_jc="327.01"),
+    "arbeidsmatige_activiteiten": MeasureSpec(((20, 40, .45), (40, 64, .55)), (0, 35), 8, .05, .12,
+                                              window=WIN_DISABILITY, edu=(.60, .30, .05, .05), disabled=.70),
+    "opleidingscheques": MeasureSpec(((20, 35, .5), (35, 60, .5)), (0, 35), 2, .85, .88, female=.55,
+                                     edu=(.15, .45, .38, .02)),
+    "vlaams_zorgkrediet": MeasureSpec(((25, 40, .5), (40, 60, .5)), (22, 35), 2, .92, .86,
+                                      window=WIN_CAREER_BREAK, female=.75, edu=(.15, .42, .41, .02)),
+    "aanmoedigingspremie": MeasureSpec(((25, 45, .5), (45, 62, .5)), (0, 35), 4, .92, .86, female=.70,
+                                       edu=(.18, .42, .38, .02)),
+    "aanwervingsincentive": MeasureSpec(((25, 45, .5), (45, 64, .5)), (34, 35), 1, .08, .70,
+                                        edu=(.50, .35, .12, .03)),
+    "outreach_activering": MeasureSpec(((18, 30, .4), (30, 64, .6)), (0, 35), 3, .15, .42,
+                                       window=WIN_JOBSEEKER, edu=(.50, .33, .12, .05), flemish=.97,
+                                       origin=(.50, .10, .38, .02)),
+    "amif": MeasureSpec(((18, 30, .5), (30, 55, .5)), (4, 35), 3, .08, .45, window=WIN_JOBSEEKER,
+                        edu=(.40, .30, .20, .10), flemish=.97, origin=(0, 0, 1, 0)),
+}
+
+
+def _weighted(rng: np.random.Generator, n: int, weights) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    return np.minimum(np.searchsorted(np.cumsum(w / w.sum()), rng.random(n), side="right"), w.size - 1)
+
+
+def _ages(rng: np.random.Generator, n: int, bands) -> np.ndarray:
+    b = np.asarray(bands, dtype=float)
+    k = _weighted(rng, n, b[:, 2])
+    return b[k, 0] + rng.random(n) * (b[k, 1] - b[k, 0])
+
+
+def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    if total <= 0 or weights.sum() == 0:
+        return np.zeros(weights.size, dtype=np.int64)
+    exact = total * weights / weights.sum()
+    out = np.floor(exact).astype(np.int64)
+    rest = total - out.sum()
+    order = np.argsort(-(exact - out), kind="stable")
+    out[order[:rest]] += 1
+    return out
+
+
+@dataclass
+class MeasureRows:
+    """The rows of one measure's extract (before formatting): person index, quarters, variants."""
+
+    person: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    variant: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Population:
+    n: int
+    insz: np.ndarray
+    birth: np.ndarray          # datetime64[D]
+    male: np.ndarray
+    arr: np.ndarray            # index into Reference.arrondissements
+    urb: np.ndarray            # '1', '2', '3'
+    origin: np.ndarray
+    nationality: np.ndarray
+    birth_country: np.ndarray
+    arrival: np.ndarray        # datetime64[D]: birth for the Belgian-born, else arrival in Belgium
+    arrival_q: np.ndarray      # first quarter in the register (may be < 0)
+    exit_q: np.ndarray         # first quarter no longer in the register (36: never)
+    edu: np.ndarray
+    region_pref: np.ndarray    # 0 beneficiary (mostly Flemish), 1 control (all of Belgium): for moves
+    pi_level: np.ndarray       # employment propensity without a measure
+    self_prop: np.ndarray      # share of employment spells that are self-employed
+    side_self: np.ndarray      # salaried work with a self-employed side activity (1.4)
+    disabled_q: np.ndarray     # quarter from which a disability is recognised (999: never)
+    disability_pct: np.ndarray
+    partner_income: np.ndarray  # cents per quarter (0: no partner)
+    parents_income: np.ndarray  # cents per quarter, while living with the parents
+    self_income: np.ndarray     # cents per quarter when self-employed
+    leave_home_age: np.ndarray
+    hh_child: np.ndarray
+    hh_adult: np.ndarray
+    u_lwi: np.ndarray
+    # the primary measure (the one that drives the employment path)
+    has_measure: np.ndarray
+    switch_q: np.ndarray
+    pi_pre: np.ndarray
+    pi_post: np.ndarray
+    win_kind: np.ndarray
+    win_start: np.ndarray
+    win_end: np.ndarray
+    win_jc: np.ndarray
+    win_part_time: np.ndarray
+    apprentice: np.ndarray
+    is_control: np.ndarray
+    is_beneficiary: np.ndarray
+    measures: dict[str, MeasureRows] = field(default_factory=dict)
+
+
+def _measure_quarters(m: str, rng: np.random.Generator, n: int):
+    """First and last quarter of n rows of measure m, and the window of the situation it implies."""
+    spec = SPECS[m]
+    lo, hi = spec.period
+    first = rng.integers(lo, hi + 1, size=n)
+    if spec.mean_duration > 0:
+        dur = rng.geometric(1.0 / (1.0 + spec.mean_duration), size=n) - 1
+    else:
+        dur = np.zeros(n, dtype=np.int64)
+    last = np.minimum(first + dur, N_QUARTERS - 1)
+    win_start, win_end, switch = first.copy(), last.copy(), first.copy()
+    if m == "transitiepremie":          # self-employed from the first receipt on
+        win_end = np.minimum(first + 3, N_QUARTERS - 1)
+    elif m == "aanwervingsincentive":   # extract holds the last payment; hired 0-2 quarters before
+        first = last = rng.integers(lo, hi + 1, size=n)
+        win_end = last
+        win_start = switch = np.maximum(last - rng.integers(0, 3, size=n), 0)
+    return first, last, win_start, win_end, switch
+
+
+def _reduction_codes(rng: np.random.Generator, age: np.ndarray, edu: np.ndarray) -> np.ndarray:
+    """Doelgroepvermindering codes that fit the age: 6310 pupils, 6300/6301 youth, 6320/6321 55+."""
+    code = np.where(edu == "1", "6300", "6301")
+    code = np.where(age < 18.5, "6310", code)
+    code = np.where(age >= 55, np.where(rng.random(age.size) < 0.7, "6320", "6321"), code)
+    return code
+
+
+def _residence(ref: Reference, rng: np.random.Generator, n: int, flemish: float | np.ndarray,
+               by_population: bool) -> np.ndarray:
+    """Arrondissement indices: by population (all of Belgium), or mostly Flemish."""
+    a = ref.arrondissements
+    if by_population:
+        return _weighted(rng, n, a["population"])
+    out = np.empty(n, dtype=np.int64)
+    u = rng.random(n)
+    flemish = np.broadcast_to(np.asarray(flemish, dtype=float), (n,))
+    region = np.where(u < flemish, 0, np.where(u < flemish + (1 - flemish) * 0.7, 1, 2))
+    for k, reg in enumerate((FLEMISH, BRUSSELS, WALLOON)):
+        idx = np.flatnonzero(region == k)
+        cand = np.flatnonzero(a["region"] == reg)
+        out[idx] = cand[_weighted(rng, idx.size, a["population"][cand])]
+    return out
+
+
+def urbanisation_weights(ref: Reference) -> np.ndarray:
+    """Per arrondissement, the probabilities of DEGURBA 1, 2, 3."""
+    a = ref.arrondissements
+    cities = {"21000", "11000", "44000", "62000", "52000", "24000", "31000", "71000", "92000", "53000"}
+    w = np.tile([0.15, 0.50, 0.35], (a["code"].size, 1))
+    w[a["population"] < 100_000] = [0.02, 0.28, 0.70]
+    for i, code in enumerate(a["code"]):
+        if code in cities:
+            w[i] = [0.60, 0.30, 0.10]
+        if code == "21000":
+            w[i] = [1.0, 0.0, 0.0]
+    return w
+
+
+def draw_urbanisation(rng: np.random.Generator, arr: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    cum = np.cumsum(weights[arr], axis=1)
+    k = (cum <= rng.random(arr.size)[:, None]).sum(axis=1)
+    return np.array(["1", "2", "3"])[np.minimum(k, 2)]
+
+
+def build_population(ref: Reference, scale: float, rng: np.random.Generator) -> Population:
+    measures = ref.measures
+    missing = set(measures) ^ set(SPECS)
+    if missing:
+        raise ValueError(f"measures in seeds/measures.csv and the generator differ: {sorted(missing)}")
+    n_m = len(measures)
+    rows = np.array([max(MIN_ROWS_PER_MEASURE, round(MEASURE_SIZES[m] * scale * ROW_FACTOR)) for m in measures])
+    n_benef = min(max(round(N_BENEFICIARIES * scale), 1), int(rows.sum()))
+    extra = int(rows.sum()) - n_benef
+    can_second = np.array([SPECS[m].secondary for m in measures]) & (rows > 1)
+    secondary = np.minimum(_largest_remainder(extra, np.where(can_second, rows, 0).astype(float)), rows - 1)
+    primary = rows - secondary
+    n_benef = int(primary.sum())
+
+    # ----- primary beneficiaries: one measure each, traits that fit it ------------------------
+    pm = np.repeat(np.arange(n_m), primary)
+    first = np.empty(n_benef, dtype=np.int64)
+    last, win_start, win_end, switch = (np.empty_like(first) for _ in range(4))
+    age_at_first = np.empty(n_benef)
+    male = np.empty(n_benef, dtype=bool)
+    edu = np.empty(n_benef, dtype="<U1")
+    origin_b = np.empty(n_benef, dtype="<U1")
+    flemish = np.empty(n_benef)
+    disabled_b = np.empty(n_benef, dtype=bool)
+    pi_pre = np.empty(n_benef)
+    pi_post = np.empty(n_benef)
+    win_kind = np.empty(n_benef, dtype=np.int64)
+    win_jc = np.empty(n_benef, dtype="<U6")
+    win_part_time = np.zeros(n_benef, dtype=bool)
+    apprentice = np.zeros(n_benef, dtype=bool)
+    side_self_b = np.zeros(n_benef, dtype=bool)
+    self_prop_b = np.full(n_benef, 0.10)
+    variants: dict[str, dict[str, np.ndarray]] = {}
+    for k, m in enumerate(measures):
+        spec = SPECS[m]
+        idx = np.flatnonzero(pm == k)
+        n = idx.size
+        f, lst, ws, we, sw = _measure_quarters(m, rng, n)
+        first[idx], last[idx], win_start[idx], win_end[idx], switch[idx] = f, lst, ws, we, sw
+        age_at_first[idx] = _ages(rng, n, spec.ages)
+        male[idx] = rng.random(n) >= spec.female
+        edu[idx] = EDU_CODES[_weighted(rng, n, spec.edu)]
+        origin_b[idx] = ORIGIN_CODES[_weighted(rng, n, spec.origin)]
+        flemish[idx] = spec.flemish
+        disabled_b[idx] = rng.random(n) < spec.disabled
+        noise = rng.normal(0, 0.04, size=(2, n))
+        pi_pre[idx] = np.clip(spec.pre + noise[0], 0.01, 0.97)
+        pi_post[idx] = np.clip(spec.post + noise[1], 0.01, 0.97)
+        win_kind[idx] = spec.window
+        win_jc[idx] = spec.window_jc
+        v: dict[str, np.ndarray] = {}
+        if m == "doelgroepvermindering":
+            code = _reduction_codes(rng, age_at_first[idx], edu[idx])
+            v["reduction_code"] = code
+            pi_pre[idx] = np.where(code == "6320", 0.95, np.where(code == "6310", 0.05, pi_pre[idx]))
+        elif m == "vop":
+            allowance = np.array(["WN", "ZS", "HL"])[_weighted(rng, n, (0.82, 0.15, 0.03))]
+            v["allowance_type"] = allowance
+            win_kind[idx] = np.where(allowance == "WN", WIN_SALARIED, WIN_SELF)
+            self_prop_b[idx] = np.where(allowance == "WN", 0.05, 0.9)
+        elif m == "transitiepremie":
+            side = rng.random(n) < 0.25
+            v["side_self"] = side
+            side_self_b[idx] = side
+            self_prop_b[idx] = 0.9
+        elif m in ("duaal_leren", "startbonus_stagebonus"):
+            apprentice[idx] = True
+            win_part_time[idx] = True
+        elif m == "aanmoedigingspremie":
+            win_part_time[idx] = True
+        variants[m] = v
+
+    # ----- control persons (a sample of the working-age population of Belgium) -----------------
+    n_control = max(round(N_CONTROL * scale), 1)
+    n_overlap = round(CONTROL_OVERLAP_SHARE * n_control)
+    n_new = n_control - n_overlap
+    ref_day = np.datetime64("2018-07-01")
+    age_c = rng.uniform(18, 65, size=n_new)
+    birth_c = ref_day - (age_c * 365.25).astype(np.int64).astype("timedelta64[D]")
+    male_c = rng.random(n_new) < 0.5
+    arr_c = _residence(ref, rng, n_new, 0.0, by_population=True)
+    region_c = ref.arrondissements["region"][arr_c]
+    origin_c = np.empty(n_new, dtype="<U1")
+    for reg, w in ((FLEMISH, (.78, .09, .12, .01)), (BRUSSELS, (.35, .20, .43, .02)), (WALLOON, (.70, .13, .16, .01))):
+        sel = np.flatnonzero(region_c == reg)
+        origin_c[sel] = ORIGIN_CODES[_weighted(rng, sel.size, w)]
+    edu_c = EDU_CODES[_weighted(rng, n_new, EDU_DEFAULT)]
+
+    # ----- all persons ---------------------------------------------------------------------------
+    n = n_benef + n_new
+    is_benef = np.arange(n) < n_benef
+    birth = np.empty(n, dtype="datetime64[D]")
+    f_start = quarter_start(first)
+    birth[:n_benef] = f_start - (age_at_first * 365.25).astype(np.int64).astype("timedelta64[D]")
+    birth[n_benef:] = birth_c
+    male_all = np.concatenate([male, male_c])
+    edu_all = np.concatenate([edu, edu_c])
+    origin = np.concatenate([origin_b, origin_c])
+    arr = np.concatenate([_residence(ref, rng, n_benef, flemish, by_population=False), arr_c])
+    urb = draw_urbanisation(rng, arr, urbanisation_weights(ref))
+
+    # nationality and country of birth follow the origin
+    u = rng.random((3, n))
+    nationality = np.where(origin == "1", "1",
+                  np.where(origin == "2", np.where(u[0] < 0.6, "2", "1"),
+                  np.where(origin == "3", np.where(u[0] < 0.45, "3", "1"),
+                           np.where(u[0] < 0.8, "1", "9"))))
+    born_abroad = ((origin == "2") & (u[1] < 0.65)) | ((origin == "3") & (u[1] < 0.60)) | (origin == "9")
+    birth_country = np.where(born_abroad, np.where(origin == "9", "9", origin), "1")
+    # AMIF: recently arrived, outside the EU
+    amif = np.zeros(n, dtype=bool)
+    amif[:n_benef] = pm == measures.index("amif")
+    born_abroad |= amif
+    birth_country = np.where(amif, "3", birth_country)
+    nationality = np.where(amif, "3", nationality)
+
+    # arrival in Belgium: after birth (from age 1), before the measure starts (beneficiaries)
+    latest = np.full(n, np.datetime64("2022-11-15"), dtype="datetime64[D]")
+    latest[:n_benef] = quarter_start(np.minimum(win_start, first)) - np.timedelta64(20, "D")
+    earliest = np.maximum(birth + np.timedelta64(365, "D"), np.datetime64("1975-01-01"))
+    earliest = np.where(amif, np.maximum(earliest, latest - np.timedelta64(3 * 365, "D")), earliest)
+    earliest = np.minimum(earliest, latest)
+    span = (latest - earliest).astype(np.int64)
+    arrival = earliest + (rng.random(n) * span).astype(np.int64).astype("timedelta64[D]")
+    arrival = np.where(born_abroad, arrival, birth)
+    arrival_q = np.where(born_abroad, quarter_of(arrival), -1000)
+    arrival_q = np.maximum(arrival_q, quarter_of(birth))
+
+    # leaving the register (emigration, death): after the measure's window
+    exit_q = np.full(n, N_QUARTERS, dtype=np.int64)
+    after = np.maximum(arrival_q, 0) + 1
+    after[:n_benef] = np.maximum(after[:n_benef], np.maximum(win_end, last) + 1)
+    leaves = (rng.random(n) < EXIT_SHARE) & (after < N_QUARTERS)
+    exit_q = np.where(leaves, after + (rng.random(n) * (N_QUARTERS - after)).astype(np.int64), exit_q)
+
+    # INSZ; BIS numbers mostly for persons born abroad
+    bis = rng.random(n) < np.where(born_abroad, BIS_SHARE * 4, BIS_SHARE * 0.3)
+    insz = generate_insz(birth, male_all, rng, bis_mask=bis)
+
+    # ----- other fixed traits --------------------------------------------------------------------
+    base = np.select([edu_all == "1", edu_all == "2", edu_all == "3"], [0.58, 0.76, 0.87], 0.45)
+    base = base * np.where(male_all, 1.0, 0.93) * np.where(origin == "3", 0.78, 1.0)
+    region = ref.arrondissements["region"][arr]
+    base = base * np.select([region == BRUSSELS, region == WALLOON], [0.88, 0.92], 1.0)
+    pi_level = np.clip(base + rng.normal(0, 0.12, size=n), 0.02, 0.97)
+    self_prop = np.concatenate([self_prop_b, np.full(n_new, 0.11)])
+    self_prop = np.clip(self_prop * np.where(male_all, 1.25, 0.75), 0, 0.95)
+    side_self = np.concatenate([side_self_b, np.zeros(n_new, dtype=bool)]) | (rng.random(n) < 0.02)
+    disabled = np.concatenate([disabled_b, rng.random(n_new) < 0.04])
+    disabled_q = np.where(disabled, rng.integers(-40, N_QUARTERS, size=n), 999)
+    disabled_q[:n_benef] = np.where(disabled_b, np.minimum(disabled_q[:n_benef], first - 1), 999)
+    disability_pct = np.array([33, 50, 66, 67, 80, 100])[_weighted(rng, n, (.2, .2, .25, .1, .1, .15))]
+    has_partner = rng.random(n) < 0.6
+    partner_income = np.where(has_partner, np.exp(rng.normal(np.log(9000), 0.5, size=n)) * 100, 0).astype(np.int64)
+    parents_income = (np.exp(rng.normal(np.log(17000), 0.45, size=n)) * 100).astype(np.int64)
+    self_income = (np.exp(rng.normal(np.log(8000), 0.6, size=n)) * 100).astype(np.int64)
+    leave_home_age = rng.uniform(19, 29, size=n)
+    hh_child = np.array(["CMAR", "CUNM", "C1PA"])[_weighted(rng, n, (.65, .15, .20))]
+    hh_adult_partner = np.array(["MAR0", "MAR+", "UNM0", "UNM+"])[_weighted(rng, n, (.25, .40, .15, .20))]
+    hh_adult_single = np.array(["SING", "H1PA", "NFRP", "OTHR", "COLL"])[_weighted(rng, n, (.62, .22, .07, .06, .03))]
+    hh_adult = np.where(has_partner, hh_adult_partner, hh_adult_single)
+
+    def pad(a: np.ndarray, fill) -> np.ndarray:
+        return np.concatenate([a, np.full(n_new, fill, dtype=a.dtype)])
+
+    pop = Population(
+        n=n, insz=insz, birth=birth, male=male_all, arr=arr, urb=urb, origin=origin,
+        nationality=nationality, birth_country=birth_country, arrival=arrival, arrival_q=arrival_q,
+        exit_q=exit_q, edu=edu_all, region_pref=(~is_benef).astype(np.int8), pi_level=pi_level,
+        self_prop=self_prop, side_self=side_self, disabled_q=disabled_q, disability_pct=disability_pct,
+        partner_income=partner_income, parents_income=parents_income, self_income=self_income,
+        leave_home_age=leave_home_age, hh_child=hh_child, hh_adult=hh_adult, u_lwi=rng.random(n),
+        has_measure=is_benef.copy(), switch_q=pad(switch, 999), pi_pre=pad(pi_pre, 0.0),
+        pi_post=pad(pi_post, 0.0), win_kind=pad(win_kind, WIN_NONE), win_start=pad(win_start, 999),
+        win_end=pad(win_end, -1), win_jc=pad(win_jc, ""), win_part_time=pad(win_part_time, False),
+        apprentice=pad(apprentice, False), is_control=~is_benef, is_beneficiary=is_benef.copy(),
+    )
+
+    # ----- measure rows: the primary ones, then second measures for some beneficiaries ----------
+    age_days = lambda person, q: (quarter_start(q) - pop.birth[person]).astype(np.int64) / 365.25  # noqa: E731
+    for k, m in enumerate(measures):
+        idx = np.flatnonzero(pm == k)
+        mr = MeasureRows(person=idx, first=first[idx], last=last[idx], variant=dict(variants[m]))
+        if secondary[k]:
+            mr = _add_secondary(m, mr, int(secondary[k]), pop, n_benef, rng, age_days)
+        pop.measures[m] = mr
+
+    # control persons who are also beneficiaries: working age in 2018 and in the register then
+    age18 = (ref_day - pop.birth[:n_benef]).astype(np.int64) / 365.25
+    q18 = 18
+    cand = np.flatnonzero((age18 >= 18) & (age18 < 65) & (pop.arrival_q[:n_benef] <= q18) & (pop.exit_q[:n_benef] > q18))
+    chosen = rng.choice(cand, size=min(n_overlap, cand.size), replace=False)
+    pop.is_control[chosen] = True
+
+    return _sorted_by_insz(pop)
+
+
+def _add_secondary(m: str, mr: MeasureRows, k: int, pop: Population, n_benef: int,
+                   rng: np.random.Generator, age_days) -> MeasureRows:
+    """k more rows of measure m for beneficiaries of other measures whose age and presence fit."""
+    spec = SPECS[m]
+    bands = np.asarray(spec.ages, dtype=float)
+    taken = np.zeros(n_benef, dtype=bool)
+    taken[mr.person] = True
+    persons, firsts, lasts = [], [], []
+    got = 0
+    for _ in range(200):
+        if got >= k:
+            break
+        size = max(4 * (k - got), 64)
+        cand = rng.integers(0, n_benef, size=size)
+        f, lst, ws, we, sw = _measure_quarters(m, rng, size)
+        age = age_days(cand, f)
+        ok = ((age[:, None] >= bands[:, 0]) & (age[:, None] < bands[:, 1])).any(axis=1)
+        ok &= ~taken[cand] & (pop.arrival_q[cand] <= np.minimum(f, ws)) & (pop.exit_q[cand] > np.maximum(lst, we))
+        sel = np.flatnonzero(ok)
+        _, first_of = np.unique(cand[sel], return_index=True)
+        sel = np.sort(sel[first_of])[: k - got]
+        taken[cand[sel]] = True
+        persons.append(cand[sel])
+        firsts.append(f[sel])
+        lasts.append(lst[sel])
+        got += sel.size
+    person = np.concatenate([mr.person, *persons])
+    first = np.concatenate([mr.first, *firsts])
+    last = np.concatenate([mr.last, *lasts])
+    variant = dict(mr.variant)
+    n_sec = person.size - mr.person.size
+    if n_sec:
+        sec_person = person[mr.person.size:]
+        if m == "doelgroepvermindering":
+            extra = _reduction_codes(rng, age_days(sec_person, first[mr.person.size:]), pop.edu[sec_person])
+            variant["reduction_code"] = np.concatenate([variant["reduction_code"], extra])
+        elif m == "vop":
+            extra = np.where(rng.random(n_sec) < 0.85, "WN", "ZS")
+            variant["allowance_type"] = np.concatenate([variant["allowance_type"], extra])
+        elif m == "transitiepremie":
+            variant["side_self"] = np.concatenate([variant["side_self"], pop.side_self[sec_person]])
+    return MeasureRows(person=person, first=first, last=last, variant=variant)
+
+
+def _sorted_by_insz(pop: Population) -> Population:
+    """Reorder persons by INSZ (row order then carries no meaning) and remap the measure rows."""
+    order = np.argsort(pop.insz, kind="stable")
+    new_index = np.empty_like(order)
+    new_index[order] = np.arange(order.size)
+    for name, value in list(vars(pop).items()):
+        if isinstance(value, np.ndarray) and value.shape == (pop.n,):
+            setattr(pop, name, value[order])
+    for mr in pop.measures.values():
+        mr.person = new_index[mr.person]
+    return pop

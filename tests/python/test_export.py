@@ -1,0 +1,265 @@
+"""The export gate on real DuckDB files: what passes is written with its report, checksums and
+plot; what may not leave is refused with its reason and nothing is written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from wse_impact.export import (
+    RELEASE_LOG,
+    ExportRefused,
+    export_outputs,
+    passes_insz_check,
+    purge_exports,
+)
+
+BIN_DIR = Path(sys.executable).parent
+TODAY = date(2026, 6, 1)  # well inside the retention period
+
+
+def insz(nine: str, born_2000: bool = False) -> str:
+    base = int(("2" if born_2000 else "") + nine)
+    return f"{nine}{97 - base % 97:02d}"
+
+
+def standard_outputs(small_cell: bool = True, vop_total: int = 60) -> dict[str, pd.DataFrame]:
+    """Hand-made standard outputs: a small cell (amif's M), a dominated mean (amif's controls
+    at quarter 1), everything else publishable."""
+    dims = ("sex_code", "age_class", "province_code", "education_level_code")
+
+    def profile_rows(measure, by_sex):
+        rows = [{"measure_code": measure, **{d: "Total" for d in dims}, "n_persons": sum(by_sex.values())}]
+        for sex, n in by_sex.items():
+            rows.append({"measure_code": measure, **{d: "Total" for d in dims}, "sex_code": sex, "n_persons": n})
+        return rows
+
+    amif_m = 6 if small_cell else 16
+    profile = pd.DataFrame(profile_rows("vop", {"M": vop_total - 25, "F": 25})
+                           + profile_rows("amif", {"M": amif_m, "F": 30})
+                           + profile_rows("Total", {"M": vop_total - 25 + amif_m, "F": 55}))
+    positions = pd.DataFrame([
+        {"population_group": g, "snapshot_quarter": q, "socio_economic_position_code": c, "n_persons": n}
+        for g in ("beneficiaries", "controls") for q in ("2019Q4", "2020Q1")
+        for c, n in (("1.1", 150), ("2.1", 40), ("0.0", 20), ("Total", 210))
+    ])
+    window = []
+    for measure, n_b in (("vop", vop_total), ("amif", 36 if small_cell else 46), ("Total", 70)):
+        for group, n in (("beneficiaries", n_b), ("controls", 200)):
+            for k in range(-4, 9):
+                share = 0.3 + (0.4 if group == "beneficiaries" and k >= 0 else 0.1)
+                total = 30.0 * n
+                top1, top2 = 85.0, 85.0
+                if measure == "amif" and group == "controls" and k == 1:
+                    total, top1, top2 = 200.0, 120.0, 60.0  # two contributors hold 90 %
+                window.append({"measure_code": measure, "population_group": group, "relative_quarter": k,
+                               "n_persons": n, "share_employed": share, "mean_days_worked": total / n,
+                               "dc_days_worked_total": total, "dc_days_worked_top1": top1,
+                               "dc_days_worked_top2": top2})
+    return {"beneficiaries_by_profile": profile, "socio_economic_position_by_quarter": positions,
+            "employment_around_measure": pd.DataFrame(window)}
+
+
+def write_research_db(warehouse: Path, outputs: dict[str, pd.DataFrame]) -> Path:
+    warehouse.mkdir(parents=True, exist_ok=True)
+    path = warehouse / "wse_impact.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists outputs")
+        for name, table in outputs.items():
+            con.register("frame", table)
+            con.execute(f"create or replace table outputs.{name} as select * from frame")
+            con.unregister("frame")
+    return path
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> Path:
+    write_research_db(tmp_path / "warehouse", standard_outputs())
+    return tmp_path / "warehouse"
+
+
+def assert_nothing_written(export_dir: Path) -> None:
+    assert not export_dir.exists() or not any(export_dir.iterdir()), list(export_dir.rglob("*"))
+
+
+def test_clean_export_writes_checked_outputs_report_checksums_plot(warehouse, tmp_path):
+    export_dir = tmp_path / "exports"
+    result = export_outputs(warehouse, export_dir, today=TODAY)
+    folder = export_dir / "2026-06-01"
+    assert result.folder == folder
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(["beneficiaries_by_profile.csv", "socio_economic_position_by_quarter.csv",
+                            "employment_around_measure.csv", "employment_around_measure.png",
+                            "checking_report.json", "retention.yml", "SHA256SUMS"])
+    assert (folder / "retention.yml").read_text() == "retain_until: 2026-12-31\n"
+    # every file but the checksum file itself is listed, with its true SHA-256
+    sums = dict(line.split("  ")[::-1] for line in (folder / "SHA256SUMS").read_text().splitlines())
+    assert set(sums) == set(names) - {"SHA256SUMS"}
+    for name, digest in sums.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+
+    report = json.loads((folder / "checking_report.json").read_text())
+    assert report["status"] == "passed" and report["retain_until"] == "2026-12-31"
+    assert report["disclosure_rules"]["min_persons"] == 10
+    profile = report["outputs"]["beneficiaries_by_profile"]
+    by_cell = {(s["cell"]["measure_code"], s["cell"]["sex_code"]): s for s in profile["suppressions"]}
+    # the small cell, and its complement (else 36 - 30 gives it back)
+    assert by_cell[("amif", "M")]["rule"] == "min_persons"
+    assert by_cell[("amif", "F")]["rule"] == "secondary"
+    window = report["outputs"]["employment_around_measure"]
+    [dominated] = [s for s in window["suppressions"] if s["column"] == "mean_days_worked"]
+    assert dominated["rule"] == "dominance"
+    assert dominated["cell"] == {"measure_code": "amif", "population_group": "controls", "relative_quarter": 1}
+
+    # the CSVs: no small cell, no contributor column, suppressed cells empty
+    for csv in folder.glob("*.csv"):
+        table = pd.read_csv(csv)
+        assert not any(c.startswith("dc_") for c in table.columns)
+        assert (table["n_persons"].dropna() >= 10).all(), csv.name
+    profile_csv = pd.read_csv(folder / "beneficiaries_by_profile.csv", dtype=str)
+    amif = profile_csv[profile_csv["measure_code"] == "amif"].set_index("sex_code")["n_persons"]
+    assert amif.isna().to_dict() == {"Total": False, "M": True, "F": True}
+    assert (folder / "employment_around_measure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    log = [json.loads(line) for line in (export_dir / RELEASE_LOG).read_text().splitlines()]
+    assert [e["event"] for e in log] == ["export"] and log[0]["export_date"] == "2026-06-01"
+
+
+def test_a_release_is_never_overwritten(warehouse, tmp_path):
+    result = export_outputs(warehouse, tmp_path / "exports", today=TODAY)
+    before = (result.folder / "checking_report.json").read_bytes()
+    with pytest.raises(ExportRefused, match="already exists"):
+        export_outputs(warehouse, tmp_path / "exports", today=TODAY)
+    assert (result.folder / "checking_report.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "expected"),
+    [
+        ("persons", pd.DataFrame({"person_id": [1, 2, 3], "sex_code": ["M", "F", "M"], "n_persons": [1, 1, 1]}),
+         "column 'person_id' identifies persons"),
+        ("microdata", pd.DataFrame({"sex_code": ["M", "F", "M", "F"], "age_class": ["20-24"] * 4,
+                                    "n_persons": [1, 1, 1, 40]}),
+         "person-level rows"),
+        ("no_count", pd.DataFrame({"sex_code": ["M", "F"], "age_class": ["20-24", "25-29"]}),
+         "not an aggregate"),
+        ("insz", pd.DataFrame({"group_code": [insz("850315021"), "x"], "n_persons": [20, 30]}),
+         "INSZ-like"),
+        ("insz_2000_as_number", pd.DataFrame({"group_code": [int(insz("050315021", born_2000=True))],
+                                              "n_persons": [20]}),
+         "INSZ-like"),
+        ("amounts", pd.DataFrame({"measure_code": ["vop"], "n_persons": [20], "subsidy_total_eur": [123456.78]}),
+         "exact amounts in euro"),
+        ("unclassed", pd.DataFrame({"measure_code": ["vop"], "n_persons": [20], "subsidy": [123456.78]}),
+         "not a count, share, mean or class"),
+        ("dates", pd.DataFrame({"measure_code": ["vop"], "n_persons": [20], "first_day": ["2019-03-14"]}),
+         "exact dates"),
+        ("typed_dates", pd.DataFrame({"measure_code": ["vop"], "n_persons": [20],
+                                      "started": pd.to_datetime(["2019-03-14"])}),
+         "exact dates"),
+    ],
+)
+def test_gate_refuses_what_may_never_leave_and_writes_nothing(tmp_path, name, table, expected):
+    outputs = {**standard_outputs(), name: table}
+    write_research_db(tmp_path / "warehouse", outputs)
+    export_dir = tmp_path / "exports"
+    with pytest.raises(ExportRefused) as refused:
+        export_outputs(tmp_path / "warehouse", export_dir, today=TODAY)
+    assert any(expected in p and p.startswith(f"{name}:") for p in refused.value.problems), refused.value.problems
+    assert_nothing_written(export_dir)
+
+
+def test_insz_check_number_rule():
+    assert passes_insz_check(insz("850315021"))
+    assert passes_insz_check(insz("050315021", born_2000=True))
+    assert not passes_insz_check("85031502100")
+    assert not passes_insz_check("8503150210")
+
+
+def test_differencing_with_an_earlier_release_is_refused(tmp_path):
+    warehouse, export_dir = tmp_path / "warehouse", tmp_path / "exports"
+    write_research_db(warehouse, standard_outputs(vop_total=60))
+    export_outputs(warehouse, export_dir, today=TODAY)
+    # three more vop beneficiaries a day later: the difference is a cell of 3 persons
+    write_research_db(warehouse, standard_outputs(vop_total=63))
+    with pytest.raises(ExportRefused, match="differencing") as refused:
+        export_outputs(warehouse, export_dir, today=date(2026, 6, 2))
+    assert any('["vop", "Total", "Total", "Total", "Total"]' in p and "by 3 persons" in p
+               for p in refused.value.problems), refused.value.problems
+    assert not (export_dir / "2026-06-02").exists()
+    assert len((export_dir / RELEASE_LOG).read_text().splitlines()) == 1
+    # ten more is a publishable difference
+    write_research_db(warehouse, standard_outputs(vop_total=70))
+    export_outputs(warehouse, export_dir, today=date(2026, 6, 2))
+    assert (export_dir / "2026-06-02").is_dir()
+
+
+def test_expired_retention_refuses_and_near_end_warns(warehouse, tmp_path):
+    export_dir = tmp_path / "exports"
+    with pytest.raises(ExportRefused, match="retention period passed") as refused:
+        export_outputs(warehouse, export_dir, today=date(2027, 1, 1))
+    assert "ended on 2026-12-31" in refused.value.problems[0]
+    assert_nothing_written(export_dir)
+
+    with pytest.warns(UserWarning, match="only 30 days of retention remain"):
+        result = export_outputs(warehouse, export_dir, today=date(2026, 12, 1))
+    assert result.report["retention"]["status"] == "warning"
+    assert result.report["warnings"] == ["only 30 days of retention remain (retain until 2026-12-31)"]
+
+
+def test_purge_deletes_exports_past_their_date_only(warehouse, tmp_path):
+    export_dir = tmp_path / "exports"
+    old = export_outputs(warehouse, export_dir, today=TODAY, retain_until=date(2026, 7, 1)).folder
+    new = export_outputs(warehouse, export_dir, today=date(2026, 6, 2)).folder
+    assert purge_exports(export_dir, today=date(2026, 7, 1)) == []  # the last day still counts
+    assert purge_exports(export_dir, today=date(2026, 7, 2)) == [old]
+    assert not old.exists() and new.exists()
+    events = [json.loads(line)["event"] for line in (export_dir / RELEASE_LOG).read_text().splitlines()]
+    assert events == ["export", "export", "purge"]
+
+
+def test_cli_export_and_purge(warehouse, tmp_path):
+    export_dir = tmp_path / "exports"
+    cli = [str(BIN_DIR / "wse-impact")]
+    ok = subprocess.run([*cli, "export", "--warehouse-dir", str(warehouse), "--export-dir", str(export_dir),
+                         "--today", "2026-06-01"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "beneficiaries_by_profile: passed" in ok.stdout
+    refused = subprocess.run([*cli, "export", "--warehouse-dir", str(warehouse), "--export-dir",
+                              str(tmp_path / "other"), "--today", "2027-01-02"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "retention period passed" in refused.stderr
+    assert not (tmp_path / "other").exists()
+    purged = subprocess.run([*cli, "purge", "--export-dir", str(export_dir), "--today", "2027-01-01"],
+                            capture_output=True, text=True)
+    assert purged.returncode == 0 and "purged" in purged.stdout
+    assert not (export_dir / "2026-06-01").exists()
+
+
+def test_end_to_end_export_of_the_real_outputs(request, tmp_path):
+    """The outputs dbt built from the generated data pass the gate; nothing small leaves."""
+    pytest.importorskip("wse_impact.generate", reason="the landing-data generator is not there yet")
+    pipeline = request.getfixturevalue("pipeline")
+    with pipeline.research() as con:
+        tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'outputs'").fetchall()}
+    assert {"beneficiaries_by_profile", "socio_economic_position_by_quarter",
+            "employment_around_measure"} <= tables
+    export_dir = tmp_path / "exports"
+    result = export_outputs(pipeline.warehouse_dir, export_dir, today=TODAY)
+    report = json.loads((result.folder / "checking_report.json").read_text())
+    assert report["status"] == "passed"
+    written = list(result.folder.glob("*.csv"))
+    assert written
+    for csv in written:
+        table = pd.read_csv(csv)
+        assert "person_id" not in table.columns
+        assert (table["n_persons"].dropna() >= 10).all(), csv.name
+    assert (result.folder / "employment_around_measure.png").stat().st_size > 10_000
