@@ -18,6 +18,9 @@ Rules, in the order applied:
 3. **Primary, p %** (`p_percent`, default 10 %): the same magnitude is suppressed when the
    second largest contributor could estimate the largest within p %: total - top1 - top2
    < p x top1.
+3b. **Primary, shares** (`share_*` columns): a share is suppressed when the persons it
+   implies with the attribute (n_persons x share), or without it, number 1 to
+   `min_persons` - 1: a share of 1 in 20 is a cell of one person.
 4. **Secondary (complementary)**: in every additive group (the rows that differ only in one
    additive dimension: its `Total` row and its parts), a group holding exactly one
    suppressed cell of a column gets a second one, the smallest published part (by
@@ -105,6 +108,7 @@ class DisclosureRules:
                 "p_percent": f"a magnitude is suppressed when total - top1 - top2 < {self.p_percent:.0%} of top1",
                 "secondary": "an additive group (a 'Total' row and its parts) never holds exactly one suppressed cell per column; the smallest published part (or the Total) is suppressed as well",
                 "cross_output": f"a cell counting a subset of another output's cell is suppressed when both are published and differ by 1 to {self.min_persons - 1} persons, or are equal while one is suppressed",
+                "min_persons_share": f"a share is suppressed when n_persons x share, or n_persons x (1 - share), lies between 1 and {self.min_persons - 1}",
                 "zeros_and_extreme_shares": ZERO_AND_EXTREME_SHARE_RULE,
                 "rounding": (f"published counts rounded to the nearest {self.rounding_base} (0 becomes {self.rounding_base})"
                              if self.rounding_base else "no rounding"),
@@ -279,7 +283,14 @@ def _primary(state: _State, rules: DisclosureRules) -> None:
         values = pd.to_numeric(state.table[column], errors="coerce")
         for i in state.table.index:
             v = values.iat[i]
-            if state.mask[column].iat[i] or pd.isna(v) or v not in (0, 1):
+            if state.mask[column].iat[i] or pd.isna(v):
+                continue
+            implied = round(v * state.count.iat[i])
+            if 0 < implied < rules.min_persons or 0 < state.count.iat[i] - implied < rules.min_persons:
+                state.suppress(i, column, "min_persons_share",
+                               f"the share implies fewer than {rules.min_persons} persons with, or without, the attribute")
+                continue
+            if v not in (0, 1):
                 continue
             if rules.extreme_shares == "suppress":
                 state.suppress(i, column, "extreme_share", f"a share of {v:.0%} describes every person in the cell")

@@ -381,7 +381,7 @@ def export_outputs(
             }
             if result.status == "passed":
                 path = partial / f"{name}.csv"
-                result.table.to_csv(path, index=False)
+                result.table.sort_values(list(result.spec.dimensions), kind="stable").to_csv(path, index=False)
                 entry["file"] = path.name
                 files.append(path.name)
             else:

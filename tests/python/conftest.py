@@ -31,6 +31,10 @@ class Pipeline:
     env: dict
 
     @property
+    def log_dir(self) -> Path:
+        return Path(self.env["DBT_LOG_PATH"])
+
+    @property
     def research_db(self) -> Path:
         return self.warehouse_dir / "wse_impact.duckdb"
 
@@ -75,7 +79,7 @@ def build_pipeline(root: Path, landing_dir: Path, key: str = TEST_KEY, select: l
     warehouse_dir = root / "warehouse"
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     target_dir = root / "target"
-    env = dbt_env(landing_dir, warehouse_dir, key)
+    env = dbt_env(landing_dir, warehouse_dir, key, DBT_LOG_PATH=str(root / "logs"))
     run_dbt(["build", *(["--select", *select] if select else [])], env, target_dir)
     return Pipeline(landing_dir, warehouse_dir, target_dir, env)
 

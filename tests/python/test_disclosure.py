@@ -144,7 +144,7 @@ def test_cross_output_difference_below_threshold_is_suppressed():
 
 
 def test_extreme_shares_follow_the_stated_rule():
-    table = pd.DataFrame({"measure_code": ["a", "b"], "n_persons": [20, 20], "share_employed": [1.0, 0.4]})
+    table = pd.DataFrame({"measure_code": ["a", "b"], "n_persons": [40, 40], "share_employed": [1.0, 0.4]})
     spec = OutputSpec("t", ("measure_code",), values=("share_employed",))
     noted = apply_disclosure({"t": table}, {"t": spec})["t"]
     assert noted.table["share_employed"].notna().all()
@@ -169,3 +169,14 @@ def test_inferred_spec_treats_every_total_as_additive():
     assert spec.dimensions == ("group", "quarter") and spec.additive == ("group",)
     checked = apply_disclosure({"t": table})["t"]
     assert checked.table["n_persons"].isna().tolist() == [True, True, False]
+
+
+def test_share_implying_a_small_count_is_suppressed():
+    # 1 of 20 employed, 19 of 20 employed, 10 of 20 employed
+    table = pd.DataFrame({"measure_code": ["a", "b", "c"], "n_persons": [20, 20, 20],
+                          "share_employed": [0.05, 0.95, 0.5]})
+    spec = OutputSpec("t", ("measure_code",), values=("share_employed",))
+    checked = apply_disclosure({"t": table}, {"t": spec})["t"]
+    assert checked.table["share_employed"].isna().tolist() == [True, True, False]
+    assert {s.rule for s in checked.suppressions} == {"min_persons_share"}
+    assert checked.table["n_persons"].notna().all()

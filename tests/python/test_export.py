@@ -55,7 +55,7 @@ def standard_outputs(small_cell: bool = True, vop_total: int = 60) -> dict[str, 
     for measure, n_b in (("vop", vop_total), ("amif", 36 if small_cell else 46), ("Total", 70)):
         for group, n in (("beneficiaries", n_b), ("controls", 200)):
             for k in range(-4, 9):
-                share = 0.3 + (0.4 if group == "beneficiaries" and k >= 0 else 0.1)
+                share = 0.5 + (0.25 if group == "beneficiaries" and k >= 0 else 0.0)
                 total = 30.0 * n
                 top1, top2 = 85.0, 85.0
                 if measure == "amif" and group == "controls" and k == 1:

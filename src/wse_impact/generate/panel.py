@@ -12,6 +12,7 @@ spell. Each quarter is written as one parquet partition as soon as it is simulat
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +117,6 @@ class Panel:
         self.js_u = rng.random(n)
         self.helper = rng.random(n) < 0.05
         self.arr = pop.arr.copy()
-        self.urb = pop.urb.copy()
         self.urb_weights = urbanisation_weights(ref)
         # the current salaried spell
         self.jc = np.zeros(n, dtype=np.int64)
@@ -156,6 +156,8 @@ class Panel:
         self.jc_cum = np.cumsum(self.jc_weights, axis=1)
         self.jc_divs = [np.array(JC_NACE[c][1]) for c in self.jc_codes]
         self.jc_index = {c: i for i, c in enumerate(self.jc_codes)}
+        self.apprentice_jc = np.array([self.jc_index[c] for c in APPRENTICE_JCS])
+        self.jc_white = np.array([ref.joint_committees[c] == "white_collar" for c in self.jc_codes])
 
         # output dictionaries (every code from the seeds)
         self.d_arr = _dictionary(ref.arrondissements["code"])
@@ -170,7 +172,6 @@ class Panel:
         self.d_sep = _dictionary(self.sep_codes)
         self.sep_index = {c: i for i, c in enumerate(self.sep_codes)}
         self.nonemp_sep = np.array([self.sep_index[c] for c in NONEMP_CODES])
-        self.benefit = np.array([BENEFIT_EUR[c] * 100 for c in self.sep_codes if c in BENEFIT_EUR] + [0])
         self.benefit_by_sep = np.array([BENEFIT_EUR.get(c, 0) * 100 for c in self.sep_codes])
         self.d_add = _dictionary(ref.codes("additional_positions", "additional_position_code"))
         self.add_index = {c: i for i, c in enumerate(ref.codes("additional_positions", "additional_position_code"))}
@@ -190,6 +191,19 @@ class Panel:
             missing = used - set(ref.codes(seed, column))
             if missing:
                 raise ValueError(f"codes {sorted(missing)} not in seeds/{seed}.csv")
+        # integer versions of the string traits (string operations are slow per quarter)
+        self.edu_i = np.searchsorted(P.EDU_CODES, pop.edu)
+        self.urb_codes = np.array(["1", "2", "3"])
+        self.urb_i = np.searchsorted(self.urb_codes, pop.urb)
+        self.d_urb = _dictionary(self.urb_codes)
+        self.hh_codes = np.array(sorted({*pop.hh_child.tolist(), *pop.hh_adult.tolist()}))
+        self.d_hh = _dictionary(self.hh_codes)
+        self.hh_child_i = np.searchsorted(self.hh_codes, pop.hh_child)
+        self.hh_adult_i = np.searchsorted(self.hh_codes, pop.hh_adult)
+        self.win_jc_i = np.array([self.jc_index[c] if c else -1 for c in pop.win_jc.tolist()], dtype=np.int64)
+        self.fixed = {name: pa.array(getattr(pop, attr), type=pa.string()) for name, attr in (
+            ("herkomst", "origin"), ("nationaliteit", "nationality"), ("geboorteland", "birth_country"),
+            ("onderwijsniveau", "edu"))}
         self.insz = pa.array(pop.insz, type=pa.string())
         self.birth = pa.array(pop.birth.astype(np.int64).astype(np.int32), type=pa.date32())
         self.sex = pa.array(np.where(pop.male, "M", "F"), type=pa.string())
@@ -206,12 +220,12 @@ class Panel:
         k = idx.size
         if k == 0:
             return
-        edu = pop.edu[idx]
+        edu = self.edu_i[idx] + 1  # 1 low, 2 medium, 3 high, 4 unknown
         u = rng.random((8, k))
         # employee class: 1 manual, 2 white-collar, 3 civil servant, 4 other
-        p_manual = np.select([edu == "1", edu == "2", edu == "3"], [.70, .45, .12], .55)
-        p_white = np.select([edu == "1", edu == "2", edu == "3"], [.18, .38, .60], .30)
-        p_civil = np.select([edu == "3"], [.24], .08)
+        p_manual = np.array([.70, .45, .12, .55])[edu - 1]
+        p_white = np.array([.18, .38, .60, .30])[edu - 1]
+        p_civil = np.array([.08, .08, .24, .08])[edu - 1]
         cls = np.where(u[0] < p_manual, 1, np.where(u[0] < p_manual + p_white, 2,
                        np.where(u[0] < p_manual + p_white + p_civil, 3, 4)))
         jc = (self.jc_cum[cls - 1] <= u[1][:, None]).sum(axis=1)
@@ -223,23 +237,24 @@ class Panel:
         size = np.searchsorted(np.cumsum(SIZE_WEIGHTS), u[4] * 0.99999, side="right")
         size = np.where(cls == 3, np.where(u[4] < .3, 8, 9), size)
         median = np.select([cls == 1, cls == 2, cls == 3], [105.0, 135.0, 140.0], 95.0)
-        median = median * np.select([edu == "1", edu == "3"], [0.9, 1.3], 1.0)
+        median = median * np.array([0.9, 1.0, 1.3, 1.0])[edu - 1]
         median = median * np.clip(0.75 + 0.012 * (age[idx] - 20), 0.75, 1.25) * np.where(pop.male[idx], 1.0, 0.93)
         dwage = median * np.exp(rng.normal(0, 0.22, size=k))
 
         # a measure's job: the joint committee of the supported employment, or an apprenticeship
         apprentice = pop.apprentice[idx] & (pop.win_start[idx] <= t) & (t <= pop.win_end[idx])
-        win_jc = pop.win_jc[idx]
-        forced = (win_jc != "") & (pop.win_start[idx] <= t) & (t <= pop.win_end[idx])
+        win_jc = self.win_jc_i[idx]
+        forced = (win_jc >= 0) & (pop.win_start[idx] <= t) & (t <= pop.win_end[idx])
         if forced.any():
-            jc[forced] = [self.jc_index[c] for c in win_jc[forced]]
+            jc[forced] = win_jc[forced]
             cls[forced] = np.where(u[5][forced] < .75, 1, 2)
             size[forced] = 5 + (u[5][forced] * 4).astype(np.int64)
             dwage[forced] = np.minimum(dwage[forced], 95.0 * np.exp(rng.normal(0, 0.1, size=int(forced.sum()))))
         if apprentice.any():
             a = np.flatnonzero(apprentice)
-            jc[a] = [self.jc_index[APPRENTICE_JCS[i]] for i in (u[5][a] * len(APPRENTICE_JCS)).astype(np.int64)]
-            cls[a], regime[a] = 1, 1
+            jc[a] = self.apprentice_jc[(u[5][a] * self.apprentice_jc.size).astype(np.int64)]
+            cls[a] = np.where(self.jc_white[jc[a]], 2, 1)
+            regime[a] = 1
             pct[a] = np.where(u[3][a] < .5, 5000, 6000)
             size[a] = 1 + (u[4][a] * 5).astype(np.int64)
             dwage[a] = 45.0 * np.exp(rng.normal(0, 0.15, size=a.size))
@@ -292,7 +307,7 @@ class Panel:
         inwin = pop.has_measure & present & (pop.win_start <= t) & (t <= pop.win_end)
         kind = np.where(inwin, pop.win_kind, P.WIN_NONE)
         force_w = kind == P.WIN_SALARIED
-        start_w = force_w & (t == pop.win_start) & ((prev != SALARIED) | (pop.win_jc != "") | pop.apprentice)
+        start_w = force_w & (t == pop.win_start) & ((prev != SALARIED) | (self.win_jc_i >= 0) | pop.apprentice)
         new_spell |= start_w
         state = np.where(force_w, SALARIED, state)
         state = np.where(kind == P.WIN_SELF, SELF, state)
@@ -346,12 +361,14 @@ class Panel:
                 sel = np.flatnonzero(moves & (regions == reg))
                 self.arr[sel] = cand[np.minimum(np.searchsorted(cum_pop, rng.random(sel.size)), cand.size - 1)]
             sel = np.flatnonzero(moves)
-            self.urb[sel] = draw_urbanisation(rng, self.arr[sel], self.urb_weights)
+            self.urb_i[sel] = np.searchsorted(self.urb_codes, draw_urbanisation(rng, self.arr[sel], self.urb_weights))
 
         # ----- the quarter's values (exact) -----------------------------------------------------------
-        sep_code = np.array(self.sep_codes)[sep]
+        si = self.sep_index
+        is_sep = {c: sep == i for c, i in si.items() if c[0] in "23"}
+        unemployed = is_sep["2.1"] | is_sep["2.2"]
         sick = sal & (u[4] < .05)
-        incap_days = np.where(sep_code == "3.7", np.where(u[4] < .8, 78, 40 + (u[4] * 38).astype(np.int64)), 0)
+        incap_days = np.where(is_sep["3.7"], np.where(u[4] < .8, 78, 40 + (u[4] * 38).astype(np.int64)), 0)
         incap_days = np.where(sick, 1 + (u[5] * 30).astype(np.int64), incap_days)
         days = np.where(self.regime == 0, self.full_days, (self.full_days * self.pct / 10000 * (0.85 + 0.15 * u[5])))
         days = np.where(self.regime >= 2, 20 + u[5] * 58, days)
@@ -363,7 +380,7 @@ class Panel:
         gross = np.maximum(gross, 0)
         recognised = disabled
         incap_pct = np.where(recognised, pop.disability_pct, 0)
-        incap_pct = np.where(sep_code == "3.7", np.maximum(incap_pct, 66), incap_pct)
+        incap_pct = np.where(is_sep["3.7"], np.maximum(incap_pct, 66), incap_pct)
 
         child_hh = (age < 18) | (age < pop.leave_home_age)
         idx_t = WAGE_INDEX ** t
@@ -373,25 +390,25 @@ class Panel:
         income = np.rint(np.maximum(income, 0)).astype(np.int64)
         working_age = (age >= 18) & (age < 65)
         lwi = working_age & ~child_hh & np.where(working, pop.u_lwi < .02, pop.u_lwi < .5)
-        hh = np.where(child_hh, pop.hh_child, pop.hh_adult)
+        hh = np.where(child_hh, self.hh_child_i, self.hh_adult_i)
         residence = np.maximum(((qend - pop.arrival).astype(np.int64) / 365.25).astype(np.int64), 0)
 
         add = np.full(n, self.add_index["00"])
         for code, mask in (
-            ("01", np.isin(sep_code, ["2.1", "2.2", "2.3", "3.5"])),
-            ("02", (sep_code == "3.7") | (sal & sick & recognised)),
-            ("03", sep_code == "3.4"),
-            ("07", (sep_code == "3.4") & recognised),
-            ("06", np.isin(sep_code, ["2.1", "2.2"]) & recognised),
-            ("04", sep_code == "3.1"),
+            ("01", unemployed | is_sep["2.3"] | is_sep["3.5"]),
+            ("02", is_sep["3.7"] | (sal & sick & recognised)),
+            ("03", is_sep["3.4"]),
+            ("07", is_sep["3.4"] & recognised),
+            ("06", unemployed & recognised),
+            ("04", is_sep["3.1"]),
             ("05", part_win | (sal & (self.js_u < .015))),
         ):
             add = np.where(mask, self.add_index[code], add)
         js = np.full(n, self.js_index["00"])
-        js = np.where(np.isin(sep_code, ["2.1", "2.2"]), self.js_index["01"], js)
-        js = np.where(sep_code == "2.3", self.js_index["02"], js)
-        js = np.where((sep_code == "3.9") & (self.js_u < .15), self.js_index["03"], js)
-        js = np.where((sep_code == "3.3") & (self.js_u < .5), self.js_index["04"], js)
+        js = np.where(unemployed, self.js_index["01"], js)
+        js = np.where(is_sep["2.3"], self.js_index["02"], js)
+        js = np.where(is_sep["3.9"] & (self.js_u < .15), self.js_index["03"], js)
+        js = np.where(is_sep["3.3"] & (self.js_u < .5), self.js_index["04"], js)
         js = np.where(sal & (self.regime == 1) & (self.js_u < .08), self.js_index["05"], js)
 
         # ----- arrow columns for the persons in the register ---------------------------------------------
@@ -405,14 +422,14 @@ class Panel:
             "geboortedatum": self.birth.take(take),
             "geslacht": self.sex.take(take),
             "nis_arrondissement": _strings(self.d_arr, self.arr[ix]),
-            "urbanisatiegraad": pa.array(self.urb[ix], type=pa.string()),
-            "herkomst": pa.array(pop.origin[ix], type=pa.string()),
-            "nationaliteit": pa.array(pop.nationality[ix], type=pa.string()),
-            "geboorteland": pa.array(pop.birth_country[ix], type=pa.string()),
+            "urbanisatiegraad": _strings(self.d_urb, self.urb_i[ix]),
+            "herkomst": self.fixed["herkomst"].take(take),
+            "nationaliteit": self.fixed["nationaliteit"].take(take),
+            "geboorteland": self.fixed["geboorteland"].take(take),
             "jaren_verblijf_belgie": _ints(residence[ix]),
-            "onderwijsniveau": pa.array(pop.edu[ix], type=pa.string()),
+            "onderwijsniveau": self.fixed["onderwijsniveau"].take(take),
             "lage_werkintensiteit": pa.array(lwi[ix], type=pa.bool_()),
-            "gezinstype": pa.array(hh[ix], type=pa.string()),
+            "gezinstype": _strings(self.d_hh, hh[ix]),
             "gezinsinkomen": _decimals(income[ix], t_["gezinsinkomen"]),
             "ancienniteit_kwartalen": _ints(np.where(sal, self.seniority, 0)[ix]),
             "nace_code": _strings(self.d_nace, self.nace[ix], s),
@@ -445,11 +462,24 @@ def write_snapshots(ref: Reference, pop: Population, rng: np.random.Generator, o
     """Simulate and write dwh/snapshots/quarter=YYYYQn/part-0.parquet; returns rows per file."""
     panel = Panel(ref, pop, rng)
     counts: dict[str, int] = {}
-    for t in range(N_QUARTERS):
-        table = panel.step(t)
-        folder = out / "dwh" / "snapshots" / f"quarter={QUARTER_LABELS[t]}"
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, folder / "part-0.parquet", compression="snappy")
-        counts[f"dwh/snapshots/quarter={QUARTER_LABELS[t]}/part-0.parquet"] = table.num_rows
+    # dictionary-encode the code columns only (not the INSZ, amounts, distances)
+    dictionary_columns = [f.name for f in ref.snapshot_schema
+                          if pa.types.is_string(f.type) and f.name not in ("insz", "nace_code")]
+
+    def write(table: pa.Table, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path, compression="snappy", use_dictionary=dictionary_columns)
         tick()
+
+    # the next quarter is simulated while the previous one is written (pyarrow releases the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for t in range(N_QUARTERS):
+            table = panel.step(t)
+            name = f"dwh/snapshots/quarter={QUARTER_LABELS[t]}/part-0.parquet"
+            counts[name] = table.num_rows
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(write, table, out / name)
+        pending.result()
     return counts

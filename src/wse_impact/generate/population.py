@@ -86,10 +86,10 @@ SPECS: dict[str, MeasureSpec] = {
                                        edu=(.18, .42, .38, .02)),
     "aanwervingsincentive": MeasureSpec(((25, 45, .5), (45, 64, .5)), (34, 35), 1, .08, .70,
                                         edu=(.50, .35, .12, .03)),
-    "outreach_activering": MeasureSpec(((18, 30, .4), (30, 64, .6)), (0, 35), 3, .15, .42,
+    "outreach_activering": MeasureSpec(((18, 30, .4), (30, 64, .6)), (0, 35), 3, .12, .55,
                                        window=WIN_JOBSEEKER, edu=(.50, .33, .12, .05), flemish=.97,
                                        origin=(.50, .10, .38, .02)),
-    "amif": MeasureSpec(((18, 30, .5), (30, 55, .5)), (4, 35), 3, .08, .45, window=WIN_JOBSEEKER,
+    "amif": MeasureSpec(((18, 30, .5), (30, 55, .5)), (4, 35), 3, .08, .50, window=WIN_JOBSEEKER,
                         edu=(.40, .30, .20, .10), flemish=.97, origin=(0, 0, 1, 0)),
 }
 
@@ -181,7 +181,9 @@ def _measure_quarters(m: str, rng: np.random.Generator, n: int):
         dur = np.zeros(n, dtype=np.int64)
     last = np.minimum(first + dur, N_QUARTERS - 1)
     win_start, win_end, switch = first.copy(), last.copy(), first.copy()
-    if m == "transitiepremie":          # self-employed from the first receipt on
+    if spec.window == WIN_JOBSEEKER:     # guided as a job-seeker at the start; may find work during the trajectory
+        win_end = first.copy()
+    elif m == "transitiepremie":        # self-employed from the first receipt on
         win_end = np.minimum(first + 3, N_QUARTERS - 1)
     elif m == "aanwervingsincentive":   # extract holds the last payment; hired 0-2 quarters before
         first = last = rng.integers(lo, hi + 1, size=n)
