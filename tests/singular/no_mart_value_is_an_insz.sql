@@ -1,14 +1,22 @@
--- No value in any column of any mart is a valid INSZ (11 digits with a correct check number).
+-- No value in any text or integer column of any mart is a valid INSZ (11 digits with a
+-- correct check number). Distinct values first: the marts are mostly low-cardinality codes.
 {% set marts = ['beneficiary_base', 'control_base', 'beneficiary_measures'] %}
+{% set checks = [] %}
 {% for mart in marts %}
     {% set relation = ref(mart) %}
-    {% set columns = adapter.get_columns_in_relation(relation) if execute else [] %}
-    {% for column in columns %}
-select '{{ mart }}' as mart, '{{ column.name }}' as column_name, cast({{ column.name }} as varchar) as value
-from {{ relation }}
-where {{ is_valid_insz('cast(' ~ column.name ~ ' as varchar)') }}
-    {% if not loop.last %}union all{% endif %}
+    {% for column in (adapter.get_columns_in_relation(relation) if execute else []) %}
+        {% if column.dtype | lower in ['varchar', 'bigint', 'hugeint', 'ubigint'] %}
+            {% do checks.append((mart, column.name, relation)) %}
+        {% endif %}
     {% endfor %}
-    {% if not loop.last and columns %}union all{% endif %}
 {% endfor %}
-{% if not execute %}select 1 where false{% endif %}
+{% for mart, column_name, relation in checks %}
+select
+    '{{ mart }}' as mart,
+    '{{ column_name }}' as column_name,
+    candidate_values.value
+from (select distinct cast({{ column_name }} as varchar) as value from {{ relation }}) as candidate_values
+where length(candidate_values.value) = 11 and {{ is_valid_insz('candidate_values.value') }}
+{% if not loop.last %}union all{% endif %}
+{% endfor %}
+{% if not checks %}select null as mart, null as column_name, null as value where false{% endif %}
