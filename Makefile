@@ -13,7 +13,7 @@ export WSE_WAREHOUSE_DIR ?= warehouse
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: build test install generate dbt-build docs lint bench clean
+.PHONY: build test test-deps install generate dbt-build docs lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,13 @@ docs: install
 
 build: generate dbt-build docs
 
-test: install
+# headless Chromium (Debian's package) for the test that opens the lineage docs
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the docs test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install test-deps
 	WSE_TEST_SCALE=$(TEST_SCALE) WSE_TEST_SEED=$(SEED) $(BIN)/pytest
 
 lint: install

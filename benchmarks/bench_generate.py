@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     proc = subprocess.run(cmd)
     wall = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
     if proc.returncode != 0:
         print(f"generator failed with exit code {proc.returncode}", file=sys.stderr)
         return proc.returncode
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = manifest["rows"]
     print(f"scale {args.scale}, seed {args.seed}")
     print(f"  wall time        {wall:8.1f} s    (target <= {WALL_LIMIT_S:.0f} s at scale 1.0)")
+    print(f"  cpu time         {cpu:8.1f} s    (user + system; wall time also depends on other load)")
     print(f"  peak memory      {peak_mb:8.0f} MB   (target <= {MEMORY_LIMIT_MB:.0f} MB; RSS of the child)")
     print(f"  snapshot rows    {rows['snapshots']:>10,}")
     print(f"  measure rows     {rows['measures']:>10,}")

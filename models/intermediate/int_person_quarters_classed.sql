@@ -3,6 +3,7 @@
     register' position where not. Raw values and their classes sit side by side here
     (restricted); the marts keep only the classes and codes. Sex and birth date are fixed
     per person, so sex and age class are known in every quarter. -#}
+{{ config(materialized='view') }}
 -- depends_on: {{ ref('class_bounds') }}
 
 with
@@ -52,13 +53,25 @@ positions as (
 
 person_attributes as (
 
-    -- fixed over time; the most frequent value guards against a stray wrong quarter
+    -- fixed over time: taken from the person's first quarter in the register
     select
         insz,
-        mode(sex_code) as sex_code,
-        mode(birth_date) as birth_date
+        arg_min(sex_code, snapshot_quarter) as sex_code,
+        arg_min(birth_date, snapshot_quarter) as birth_date
     from snapshots
     group by insz
+
+),
+
+nace_divisions as (
+
+    -- the section of each 2-digit division, so that snapshots join on equality
+    select
+        division.division_number,
+        nace_sections.nace_section
+    from range(1, 100) as division (division_number)
+    inner join nace_sections
+        on division.division_number between nace_sections.first_division and nace_sections.last_division
 
 ),
 
@@ -102,7 +115,7 @@ joined as (
         snapshots.household_income_eur,
         snapshots.seniority_quarters,
         snapshots.nace_code,
-        nace_sections.nace_section,
+        nace_divisions.nace_section,
         snapshots.joint_committee_code,
         snapshots.work_regime_code,
         snapshots.days_worked,
@@ -129,10 +142,8 @@ joined as (
         on snapshots.arrondissement_code = arrondissements.arrondissement_code
     left join provinces
         on arrondissements.province_code = provinces.province_code
-    left join nace_sections
-        on
-            try_cast(substr(snapshots.nace_code, 1, 2) as integer)
-            between nace_sections.first_division and nace_sections.last_division
+    left join nace_divisions
+        on try_cast(substr(snapshots.nace_code, 1, 2) as integer) = nace_divisions.division_number
 
 ),
 

@@ -1,6 +1,8 @@
-{#- Every warehouse snapshot row with the reasons it cannot be used. A person found twice
-    in one quarter keeps the first row (by file, then row number); the others are
-    quarantined. -#}
+{{ config(materialized='view') }}
+{#- Every warehouse snapshot row with the reasons it cannot be used: INSZ malformed, quarter
+    malformed or outside the period, person twice in one quarter (the first row by file and
+    row number is kept, see int_snapshot_duplicates). A view: its consumers read only the
+    columns they need from the parquet files. -#}
 
 with
 
@@ -10,35 +12,35 @@ snapshots as (
 
 ),
 
-ranked as (
+duplicates as (
 
-    select
-        *,
-        row_number() over (
-            partition by insz, snapshot_quarter
-            order by source_file, source_row_number
-        ) as person_quarter_rank
-    from snapshots
+    select * from {{ ref('int_snapshot_duplicates') }}
 
 ),
 
 final as (
 
     select
-        * exclude (person_quarter_rank),
+        snapshots.*,
         nullif(concat_ws(
             '; ',
             case
-                when nullif(insz, '') is null then 'INSZ missing'
-                when not {{ is_valid_insz('insz') }} then 'INSZ malformed or failing its checksum'
+                when nullif(snapshots.insz, '') is null then 'INSZ missing'
+                when not {{ is_valid_insz('snapshots.insz') }} then 'INSZ malformed or failing its checksum'
             end,
-            {{ quarter_problem('snapshot_quarter') }},
+            {{ quarter_problem('snapshots.snapshot_quarter') }},
             case
-                when person_quarter_rank > 1
-                    then 'person twice in snapshot quarter ' || snapshot_quarter || ': kept the first row'
+                when
+                    duplicates.kept_row is not null
+                    and duplicates.kept_row <> { 'file': snapshots.source_file, 'row': snapshots.source_row_number }
+                    then 'person twice in snapshot quarter ' || snapshots.snapshot_quarter || ': kept the first row'
             end
         ), '') as rejection_reasons
-    from ranked
+    from snapshots
+    left join duplicates
+        on
+            snapshots.insz = duplicates.insz
+            and snapshots.snapshot_quarter = duplicates.snapshot_quarter
 
 )
 

@@ -32,6 +32,7 @@ def test_research_database_holds_only_marts_outputs_and_reference(pipeline):
 
 
 def test_no_identifying_column_or_value_in_the_research_database(pipeline):
+    # the reference schema holds public nomenclatures (e.g. the quarters' calendar dates)
     forbidden_column = re.compile(r"(insz|birth_date|_eur$|_km$|_date$|^days_worked$|^days_taken$)")
     leaks = []
     with pipeline.research() as con:
@@ -43,7 +44,7 @@ def test_no_identifying_column_or_value_in_the_research_database(pipeline):
             for column, data_type in columns:
                 if schema != "reference" and forbidden_column.search(column):
                     leaks.append(f"{schema}.{table}.{column}: identifying column")
-                if data_type in ("DATE", "TIMESTAMP"):
+                if schema != "reference" and data_type in ("DATE", "TIMESTAMP"):
                     leaks.append(f"{schema}.{table}.{column}: exact date")
                 if data_type in ("VARCHAR", "BIGINT", "HUGEINT", "DECIMAL(18,0)"):
                     values = con.execute(
@@ -145,7 +146,8 @@ def test_build_without_key_stops_with_a_clear_message(tmp_path, landing_dir):
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     env = dbt_env(landing_dir, warehouse, key=None, DBT_LOG_PATH=str(tmp_path / "logs"))
-    proc = run_dbt(["run", "--select", "+int_persons_pseudonymised"], env, tmp_path / "target", check=False)
+    proc = run_dbt(["build", "--select", "+int_persons_pseudonymised", "--exclude", "test_type:data"], env,
+                   tmp_path / "target", check=False)
     assert proc.returncode != 0
     assert "WSE_PSEUDONYM_KEY is not set" in proc.stdout
 
@@ -166,6 +168,7 @@ def test_value_outside_every_class_fails_the_build_naming_model_column_and_value
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     env = dbt_env(landing, warehouse, DBT_LOG_PATH=str(tmp_path / "logs"))
-    proc = run_dbt(["run", "--select", "+int_person_quarters_classed"], env, tmp_path / "target", check=False)
+    proc = run_dbt(["build", "--select", "+int_person_quarters_classed", "--exclude", "test_type:data"], env,
+                   tmp_path / "target", check=False)
     assert proc.returncode != 0
     assert "int_person_quarters_classed.days_worked_class: value 120 lies outside every class of scheme days_in_quarter" in proc.stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from wse_impact.generate.population import MeasureRows, Population
-from wse_impact.generate.reference import N_QUARTERS, QUARTER_LABELS, Reference, quarter_start
+from wse_impact.generate.reference import N_QUARTERS, QUARTER_LABELS, Reference
 
 _QUARTERS = np.array(QUARTER_LABELS)
 
@@ -32,7 +32,7 @@ def _yn(b: np.ndarray) -> np.ndarray:
     return np.where(b, "J", "N")
 
 
-def _values(m: str, mr: MeasureRows, age: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _values(m: str, mr: MeasureRows, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """The measure-specific columns (by Dutch name); code columns not set here are drawn generically."""
     f, l = mr.first, mr.last  # noqa: E741
     n = f.size
@@ -117,8 +117,7 @@ def write_measures(ref: Reference, pop: Population, rng: np.random.Generator, ou
     counts: dict[str, int] = {}
     for m in ref.measures:
         mr = pop.measures[m]
-        age = (quarter_start(mr.first) - pop.birth[mr.person]).astype(np.int64) / 365.25
-        values = _values(m, mr, age, rng)
+        values = _values(m, mr, rng)
         columns = ref.measure_columns(m)
         names = [c.name for c in columns]
         unknown = set(values) - set(names)

@@ -141,7 +141,6 @@ class Population:
     arrival_q: np.ndarray      # first quarter in the register (may be < 0)
     exit_q: np.ndarray         # first quarter no longer in the register (36: never)
     edu: np.ndarray
-    region_pref: np.ndarray    # 0 beneficiary (mostly Flemish), 1 control (all of Belgium): for moves
     pi_level: np.ndarray       # employment propensity without a measure
     self_prop: np.ndarray      # share of employment spells that are self-employed
     side_self: np.ndarray      # salaried work with a self-employed side activity (1.4)
@@ -405,7 +404,7 @@ def build_population(ref: Reference, scale: float, rng: np.random.Generator) -> 
     pop = Population(
         n=n, insz=insz, birth=birth, male=male_all, arr=arr, urb=urb, origin=origin,
         nationality=nationality, birth_country=birth_country, arrival=arrival, arrival_q=arrival_q,
-        exit_q=exit_q, edu=edu_all, region_pref=(~is_benef).astype(np.int8), pi_level=pi_level,
+        exit_q=exit_q, edu=edu_all, pi_level=pi_level,
         self_prop=self_prop, side_self=side_self, disabled_q=disabled_q, disability_pct=disability_pct,
         partner_income=partner_income, parents_income=parents_income, self_income=self_income,
         leave_home_age=leave_home_age, hh_child=hh_child, hh_adult=hh_adult, u_lwi=rng.random(n),
