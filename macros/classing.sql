@@ -31,16 +31,33 @@
     {{ return(rows) }}
 {% endmacro %}
 
+{#- Classes are contiguous (checked here at compile time), so each WHEN needs only the
+    upper bound: the first class whose upper bound exceeds the value is its class. -#}
 {% macro class_value(value, scheme, column_name) -%}
+    {%- set rows = class_rows(scheme) -%}
+    {%- set outside = raise_value_error(
+        "'" ~ this.identifier ~ "." ~ column_name ~ ": value ' || cast(" ~ value ~ " as varchar) || ' lies outside every class of scheme " ~ scheme ~ "'"
+    ) -%}
+    {%- for row in rows[1:] if execute and target.name != 'lint' -%}
+        {%- if rows[loop.index0][2] is none or rows[loop.index0][2] != row[1] -%}
+            {{ exceptions.raise_compiler_error("class scheme '" ~ scheme ~ "' is not contiguous: '" ~ rows[loop.index0][0] ~ "' ends where '" ~ row[0] ~ "' does not start") }}
+        {%- endif -%}
+    {%- endfor -%}
     case
         when {{ value }} is null then {{ unknown_class() }}
-        {%- for row in class_rows(scheme) %}
-        when {{ value }} >= {{ row[1] }}
-            {%- if row[2] is not none %} and {{ value }} < {{ row[2] }}{% endif %} then '{{ row[0] }}'
+        {%- if rows %}
+        when {{ value }} < {{ rows[0][1] }} then {{ outside }}
+        {%- endif %}
+        {%- for row in rows %}
+        {%- if row[2] is not none %}
+        when {{ value }} < {{ row[2] }} then '{{ row[0] }}'
+        {%- else %}
+        else '{{ row[0] }}'
+        {%- endif %}
         {%- endfor %}
-        else {{ raise_value_error(
-            "'" ~ this.identifier ~ "." ~ column_name ~ ": value ' || cast(" ~ value ~ " as varchar) || ' lies outside every class of scheme " ~ scheme ~ "'"
-        ) }}
+        {%- if not rows or rows[-1][2] is not none %}
+        else {{ outside }}
+        {%- endif %}
     end
 {%- endmacro %}
 

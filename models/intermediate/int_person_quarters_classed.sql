@@ -27,15 +27,9 @@ snapshots as (
 
 ),
 
-arrondissements as (
+geography as (
 
-    select * from {{ ref('arrondissements') }}
-
-),
-
-provinces as (
-
-    select * from {{ ref('provinces') }}
+    select * from {{ ref('int_arrondissements_rolled_up') }}
 
 ),
 
@@ -51,18 +45,6 @@ positions as (
 
 ),
 
-person_attributes as (
-
-    -- fixed over time: taken from the person's first quarter in the register
-    select
-        insz,
-        arg_min(sex_code, snapshot_quarter) as sex_code,
-        arg_min(birth_date, snapshot_quarter) as birth_date
-    from snapshots
-    group by insz
-
-),
-
 nace_divisions as (
 
     -- the section of each 2-digit division, so that snapshots join on equality
@@ -75,75 +57,87 @@ nace_divisions as (
 
 ),
 
-panel as (
+-- the panel is built from the rows that exist plus the quarters that do not, rather than
+-- by joining persons x quarters to every snapshot row: the wide rows meet only the small
+-- person table, and the missing quarters are found on narrow keys
+in_register as (
 
     select
         persons.person_id,
-        persons.insz,
         persons.is_beneficiary,
         persons.is_control,
         persons.beneficiary_measure_codes,
-        quarters.quarter as snapshot_quarter,
-        quarters.last_day as quarter_last_day,
-        quarters.days_in_quarter,
-        person_attributes.sex_code,
-        person_attributes.birth_date,
-        date_sub('year', person_attributes.birth_date, quarters.last_day) as age_years
+        true as is_in_register,
+        snapshots.* exclude (insz, source_file, source_row_number, rejection_reasons, is_accepted)
+    from snapshots
+    inner join persons
+        on snapshots.insz = persons.insz
+
+),
+
+out_of_register as (
+
+    select
+        persons.person_id,
+        persons.is_beneficiary,
+        persons.is_control,
+        persons.beneficiary_measure_codes,
+        false as is_in_register,
+        quarters.quarter as snapshot_quarter
     from persons
     cross join quarters
-    left join person_attributes
-        on persons.insz = person_attributes.insz
+    where not exists (
+        select 1
+        from in_register
+        where
+            in_register.person_id = persons.person_id
+            and in_register.snapshot_quarter = quarters.quarter
+    )
+
+),
+
+person_attributes as (
+
+    -- fixed over time: taken from the person's first quarter in the register
+    select
+        person_id,
+        arg_min(sex_code, snapshot_quarter) as fixed_sex_code,
+        arg_min(birth_date, snapshot_quarter) as fixed_birth_date
+    from in_register
+    group by person_id
+
+),
+
+panel as (
+
+    select * exclude (sex_code, birth_date) from in_register
+    {{ union_all_by_name() }}
+    select * from out_of_register
 
 ),
 
 joined as (
 
     select
-        panel.*,
-        snapshots.insz is not null as is_in_register,
-        snapshots.arrondissement_code,
-        provinces.province_code,
-        provinces.region_code,
-        snapshots.urbanisation_code,
-        snapshots.origin_code,
-        snapshots.nationality_code,
-        snapshots.birth_country_code,
-        snapshots.residence_years,
-        snapshots.education_level_code,
-        snapshots.is_low_work_intensity_household,
-        snapshots.household_type_code,
-        snapshots.household_income_eur,
-        snapshots.seniority_quarters,
-        snapshots.nace_code,
+        panel.* exclude (socio_economic_position_code),
+        quarters.last_day as quarter_last_day,
+        quarters.days_in_quarter,
+        person_attributes.fixed_sex_code as sex_code,
+        person_attributes.fixed_birth_date as birth_date,
+        date_sub('year', person_attributes.fixed_birth_date, quarters.last_day) as age_years,
+        geography.province_code,
+        geography.region_code,
         nace_divisions.nace_section,
-        snapshots.joint_committee_code,
-        snapshots.work_regime_code,
-        snapshots.days_worked,
-        snapshots.quarters_worked,
-        snapshots.part_time_pct,
-        snapshots.employee_class_code,
-        snapshots.is_self_employed,
-        snapshots.employer_size_code,
-        snapshots.commute_distance_km,
-        snapshots.daily_wage_eur,
-        snapshots.gross_quarterly_wage_eur,
-        coalesce(snapshots.socio_economic_position_code, '0.0') as socio_economic_position_code,
-        snapshots.additional_position_code,
-        snapshots.job_seeker_category_code,
-        snapshots.has_recognised_disability,
-        snapshots.incapacity_pct,
-        snapshots.incapacity_days
+        coalesce(panel.socio_economic_position_code, '0.0') as socio_economic_position_code
     from panel
-    left join snapshots
-        on
-            panel.insz = snapshots.insz
-            and panel.snapshot_quarter = snapshots.snapshot_quarter
-    left join arrondissements
-        on snapshots.arrondissement_code = arrondissements.arrondissement_code
-    left join provinces
-        on arrondissements.province_code = provinces.province_code
+    inner join quarters
+        on panel.snapshot_quarter = quarters.quarter
+    left join person_attributes
+        on panel.person_id = person_attributes.person_id
+    left join geography
+        on panel.arrondissement_code = geography.arrondissement_code
     left join nace_divisions
-        on try_cast(substr(snapshots.nace_code, 1, 2) as integer) = nace_divisions.division_number
+        on try_cast(substr(panel.nace_code, 1, 2) as integer) = nace_divisions.division_number
 
 ),
 

@@ -199,7 +199,7 @@ class Warehouse:
                    "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")
         items = [f'cast("{c}" as double) as "{c}"' if str(t).split("(")[0] in numeric else f'"{c}"'
                  for c, t in zip(rel.columns, rel.types)]
-        return rel.project(", ".join(items)).fetch_arrow_table().to_pandas()
+        return rel.project(", ".join(items)).to_arrow_table().to_pandas()
 
 
 def _q(values) -> str:
@@ -587,7 +587,12 @@ def _details(result) -> str:
         parts.append(f"observed {res['observed_value']!r}")
     if "unexpected_count" in res:
         parts.append(f"{res['unexpected_count']} of {res.get('element_count')} rows unexpected")
-    examples = [tuple(v) if isinstance(v, list) else v for v in res.get("partial_unexpected_list") or []]
+    def plain(value):  # numpy scalars print as np.float64(...)
+        if isinstance(value, (list, tuple)):
+            return tuple(plain(v) for v in value)
+        return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
+
+    examples = [plain(v) for v in res.get("partial_unexpected_list") or []]
     if examples:
         distinct = list(dict.fromkeys(examples))[:5]
         parts.append("examples " + ", ".join(repr(v) for v in distinct))

@@ -61,6 +61,16 @@ def test_metrics_are_computed_on_the_real_rows(handmade_build):
                 assert result.result["element_count"] > 0
 
 
+def materialise(con, schema: str, name: str) -> None:
+    """Turn a view into a table holding its rows (to plant a value in it)."""
+    kind = con.execute("select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, name]).fetchone()[0]
+    if kind == "VIEW":
+        con.execute(f"create table {schema}.{name}__rows as select * from {schema}.{name}")
+        con.execute(f"drop view {schema}.{name}")
+        con.execute(f"alter table {schema}.{name}__rows rename to {name}")
+
+
 def plant(warehouse: Path) -> None:
     research = duckdb.connect(str(warehouse / "wse_impact.duckdb"))
     try:
@@ -84,6 +94,8 @@ def plant(warehouse: Path) -> None:
         research.close()
     restricted = duckdb.connect(str(warehouse / "restricted.duckdb"))
     try:
+        restricted.execute(f"attach '{warehouse / 'wse_impact.duckdb'}' as wse_impact")
+        materialise(restricted, "intermediate", "int_person_quarters_classed")
         restricted.execute("""
             update intermediate.int_person_quarters_classed set gross_quarterly_wage_eur = 123.45
             where snapshot_quarter = '2020Q2' and gross_quarterly_wage_class = '7500-<10000'
