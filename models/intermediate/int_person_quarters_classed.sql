@@ -3,6 +3,9 @@
     register' position where not. Raw values and their classes sit side by side here
     (restricted); the marts keep only the classes and codes. Sex and birth date are fixed
     per person, so sex and age class are known in every quarter. -#}
+{#- A view: each base file computes only its own persons' quarters (the person filter is
+    pushed down to the join with the person table), so the wide panel is written once, in
+    the marts, rather than twice. -#}
 {{ config(materialized='view') }}
 -- depends_on: {{ ref('class_bounds') }}
 
@@ -120,10 +123,7 @@ joined as (
 
     select
         panel.* exclude (socio_economic_position_code),
-        quarters.last_day as quarter_last_day,
-        quarters.days_in_quarter,
         person_attributes.fixed_sex_code as sex_code,
-        person_attributes.fixed_birth_date as birth_date,
         date_sub('year', person_attributes.fixed_birth_date, quarters.last_day) as age_years,
         geography.province_code,
         geography.region_code,

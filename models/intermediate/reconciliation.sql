@@ -34,11 +34,14 @@ rows_accepted as (
     from {{ ref('int_measure_uses_classed') }}
     group by measure_code
     union all
+    -- the accepted rows of study persons: exactly the in-register quarters of the panel
     select
         'dwh.snapshots' as source_name,
         count(*) as n_rows
-    from {{ ref('int_person_quarters_classed') }}
-    where is_in_register
+    from {{ ref('int_snapshots_checked') }} as snapshots
+    where
+        snapshots.is_accepted
+        and snapshots.insz in (select persons.insz from {{ ref('int_persons_pseudonymised') }} as persons)
     union all
     select
         'dwh.control_sample' as source_name,

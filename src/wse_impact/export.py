@@ -27,6 +27,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from wse_impact.insz import check_digits
+
 from wse_impact.disclosure import (
     COUNT,
     CONTRIBUTOR_PREFIX,
@@ -153,7 +155,7 @@ def passes_insz_check(digits: str) -> bool:
     if len(digits) != 11 or not digits.isdigit():
         return False
     first9, check = int(digits[:9]), int(digits[9:])
-    return check in (97 - first9 % 97, 97 - int("2" + digits[:9]) % 97)
+    return check in (check_digits(first9, False), check_digits(first9, True))
 
 
 def _insz_values(series: pd.Series) -> list[str]:
