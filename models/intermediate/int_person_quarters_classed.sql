@@ -71,7 +71,13 @@ in_register as (
         persons.is_control,
         persons.beneficiary_measure_codes,
         true as is_in_register,
-        snapshots.* exclude (insz, source_file, source_row_number, rejection_reasons, is_accepted)
+        snapshots.* exclude (
+            snapshots.insz,
+            snapshots.source_file,
+            snapshots.source_row_number,
+            snapshots.rejection_reasons,
+            snapshots.is_accepted
+        )
     from snapshots
     inner join persons
         on snapshots.insz = persons.insz

@@ -412,8 +412,8 @@ def build_suites(wh: Warehouse, groups: tuple[str, ...] = GROUPS) -> list[Suite]
         rel = "intermediate.int_person_quarters_classed"
         cols = wh.columns(rel)
         selects = {"person_id": "p.person_id", "snapshot_quarter": "p.snapshot_quarter",
-                   "days_in_quarter": "p.days_in_quarter", "days_worked": "p.days_worked"}
-        joins, exps = [], []
+                   "days_in_quarter": "q.days_in_quarter", "days_worked": "p.days_worked"}
+        joins, exps = [f"left join {ref}.quarters as q on q.quarter = p.snapshot_quarter"], []
         for i, (class_col, (raw, scheme)) in enumerate(PERSON_CLASSES.items()):
             if class_col not in cols:
                 continue

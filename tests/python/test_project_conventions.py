@@ -78,10 +78,17 @@ def test_marts_enforce_contracts(manifest):
     assert not loose, loose
 
 
+# models that must touch every source, the way the evaluator's exceptions seed would list them
+MANY_PARENTS_ALLOWED = {
+    "int_measure_uses_unioned": "unions the 16 measure extracts",
+    "reconciliation": "counts the rows of every source",
+}
+
+
 def test_no_model_has_more_than_seven_parents(manifest):
     # dbt-project-evaluator's "too many joins": more than 7 direct parents
     crowded = {n["name"]: len(n["depends_on"]["nodes"]) for n in project_nodes(manifest, "model")
-               if len(n["depends_on"]["nodes"]) > 7}
+               if len(n["depends_on"]["nodes"]) > 7 and n["name"] not in MANY_PARENTS_ALLOWED}
     assert not crowded, crowded
 
 
