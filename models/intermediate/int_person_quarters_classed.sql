@@ -62,7 +62,20 @@ nace_divisions as (
 
 -- the panel is built from the rows that exist plus the quarters that do not, rather than
 -- by joining persons x quarters to every snapshot row: the wide rows meet only the small
--- person table, and the missing quarters are found on narrow keys
+-- person table, once, and the missing quarters and fixed attributes come from narrow keys
+register_keys as (
+
+    select
+        persons.person_id,
+        snapshots.snapshot_quarter,
+        snapshots.sex_code,
+        snapshots.birth_date
+    from snapshots
+    inner join persons
+        on snapshots.insz = persons.insz
+
+),
+
 in_register as (
 
     select
@@ -97,10 +110,10 @@ out_of_register as (
     cross join quarters
     where not exists (
         select 1
-        from in_register
+        from register_keys
         where
-            in_register.person_id = persons.person_id
-            and in_register.snapshot_quarter = quarters.quarter
+            register_keys.person_id = persons.person_id
+            and register_keys.snapshot_quarter = quarters.quarter
     )
 
 ),
@@ -112,7 +125,7 @@ person_attributes as (
         person_id,
         arg_min(sex_code, snapshot_quarter) as fixed_sex_code,
         arg_min(birth_date, snapshot_quarter) as fixed_birth_date
-    from in_register
+    from register_keys
     group by person_id
 
 ),
