@@ -22,13 +22,13 @@ beneficiary_base as (
 
 measure_starts as (
 
+    -- one row per person and measure (beneficiary_measures' key)
     select
         person_id,
         measure_code,
-        min(start_quarter) as first_quarter
+        start_quarter as first_quarter
     from beneficiary_measures
     where start_quarter is not null
-    group by person_id, measure_code
 
 ),
 
@@ -40,9 +40,7 @@ profiles as (
         measure_starts.first_quarter,
         coalesce(cast(beneficiary_base.sex_code as {{ dbt.type_string() }}), 'unknown') as sex_code,
         coalesce(cast(beneficiary_base.age_class as {{ dbt.type_string() }}), 'unknown') as age_class,
-        coalesce(
-            lpad(cast(beneficiary_base.province_code as {{ dbt.type_string() }}), 5, '0'), 'unknown'
-        ) as province_code,
+        coalesce(beneficiary_base.province_code, 'unknown') as province_code,
         coalesce(
             cast(beneficiary_base.education_level_code as {{ dbt.type_string() }}), 'unknown'
         ) as education_level_code

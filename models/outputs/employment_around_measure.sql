@@ -123,9 +123,7 @@ outcomes as (
         quarters.quarter_index,
         coalesce(cast(person_quarters.sex_code as {{ dbt.type_string() }}), 'unknown') as sex_code,
         coalesce(cast(person_quarters.age_class as {{ dbt.type_string() }}), 'unknown') as age_class,
-        coalesce(
-            lpad(cast(person_quarters.region_code as {{ dbt.type_string() }}), 5, '0'), 'unknown'
-        ) as region_code,
+        coalesce(person_quarters.region_code, 'unknown') as region_code,
         case when person_quarters.position_group = 'working' then 1 else 0 end as employed_flag,
         days_midpoints.days_worked_midpoint
     from person_quarters
@@ -138,14 +136,14 @@ outcomes as (
 
 measure_starts as (
 
+    -- one row per person and measure (beneficiary_measures' key)
     select
         beneficiary_measures.person_id,
         beneficiary_measures.measure_code,
-        min(quarters.quarter_index) as start_index
+        quarters.quarter_index as start_index
     from beneficiary_measures
     inner join quarters
         on beneficiary_measures.start_quarter = quarters.quarter
-    group by beneficiary_measures.person_id, beneficiary_measures.measure_code
 
 ),
 
