@@ -32,27 +32,30 @@
 {% endmacro %}
 
 {#- Classes are contiguous (checked here at compile time), so each WHEN needs only the
-    upper bound: the first class whose upper bound exceeds the value is its class. -#}
-{% macro class_value(value, scheme, column_name) -%}
+    upper bound: the first class whose upper bound exceeds the value is its class. With
+    as_enum the labels are the scheme's ENUM type (macros/enum_types.sql), so the class is
+    produced in its stored form rather than as text cast afterwards. -#}
+{% macro class_value(value, scheme, column_name, as_enum=false) -%}
     {%- set rows = class_rows(scheme) -%}
     {%- set outside = raise_value_error(
         "'" ~ this.identifier ~ "." ~ column_name ~ ": value ' || cast(" ~ value ~ " as varchar) || ' lies outside every class of scheme " ~ scheme ~ "'"
     ) -%}
+    {%- set label_type = '::' ~ class_enum_type(scheme) if as_enum else '' -%}
     {%- for row in rows[1:] if execute and target.name != 'lint' -%}
         {%- if rows[loop.index0][2] is none or rows[loop.index0][2] != row[1] -%}
             {{ exceptions.raise_compiler_error("class scheme '" ~ scheme ~ "' is not contiguous: '" ~ rows[loop.index0][0] ~ "' ends where '" ~ row[0] ~ "' does not start") }}
         {%- endif -%}
     {%- endfor -%}
     case
-        when {{ value }} is null then {{ unknown_class() }}
+        when {{ value }} is null then {{ unknown_class() }}{{ label_type }}
         {%- if rows %}
         when {{ value }} < {{ rows[0][1] }} then {{ outside }}
         {%- endif %}
         {%- for row in rows %}
         {%- if row[2] is not none %}
-        when {{ value }} < {{ row[2] }} then '{{ row[0] }}'
+        when {{ value }} < {{ row[2] }} then '{{ row[0] }}'{{ label_type }}
         {%- else %}
-        else '{{ row[0] }}'
+        else '{{ row[0] }}'{{ label_type }}
         {%- endif %}
         {%- endfor %}
         {%- if not rows or rows[-1][2] is not none %}

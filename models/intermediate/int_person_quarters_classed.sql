@@ -3,11 +3,41 @@
     register' position where not. Raw values and their classes sit side by side here
     (restricted); the marts keep only the classes and codes. Sex and birth date are fixed
     per person, so sex and age class are known in every quarter. -#}
-{#- A view: each base file computes only its own persons' quarters (the person filter is
-    pushed down to the join with the person table), so the wide panel is written once, in
-    the marts, rather than twice. -#}
-{{ config(materialized='view') }}
--- depends_on: {{ ref('class_bounds') }}
+{#- A table, built once for both base files, which are then copies of their own persons'
+    rows. Codes and classes are stored as the ENUM types made from the seeds, which keeps
+    this and the marts' wide writes cheap (see macros/enum_types.sql). -#}
+{{ config(
+    materialized='table',
+    pre_hook="set preserve_insertion_order = false",
+    post_hook="reset preserve_insertion_order",
+) }}
+-- the seeds whose ENUM types the codes are stored as:
+-- depends_on: {{ ref('class_bounds') }}, {{ ref('sexes') }}, {{ ref('arrondissements') }}, {{ ref('provinces') }}
+-- depends_on: {{ ref('regions') }}, {{ ref('urbanisation_degrees') }}, {{ ref('origin_groups') }}
+-- depends_on: {{ ref('education_levels') }}, {{ ref('household_types') }}, {{ ref('joint_committees') }}
+-- depends_on: {{ ref('work_regimes') }}, {{ ref('employee_classes') }}, {{ ref('employer_size_classes') }}
+-- depends_on: {{ ref('additional_positions') }}, {{ ref('job_seeker_categories') }}
+{%- set code_types = {
+    'snapshot_quarter': 'study_quarter',
+    'sex_code': 'sex_code',
+    'arrondissement_code': 'arrondissement_code',
+    'province_code': 'province_code',
+    'region_code': 'region_code',
+    'urbanisation_code': 'urbanisation_code',
+    'origin_code': 'origin_group_code',
+    'nationality_code': 'origin_group_code',
+    'birth_country_code': 'origin_group_code',
+    'education_level_code': 'education_level_code',
+    'household_type_code': 'household_type_code',
+    'nace_section': 'nace_section',
+    'joint_committee_code': 'joint_committee_code',
+    'work_regime_code': 'work_regime_code',
+    'employee_class_code': 'employee_class_code',
+    'employer_size_code': 'employer_size_code',
+    'socio_economic_position_code': 'socio_economic_position_code',
+    'additional_position_code': 'additional_position_code',
+    'job_seeker_category_code': 'job_seeker_category_code',
+} %}
 
 with
 
@@ -20,13 +50,6 @@ persons as (
 quarters as (
 
     select * from {{ ref('quarters') }}
-
-),
-
-snapshots as (
-
-    select * from {{ ref('int_snapshots_checked') }}
-    where is_accepted
 
 ),
 
@@ -60,9 +83,9 @@ nace_divisions as (
 
 ),
 
--- the panel is built from the rows that exist plus the quarters that do not, rather than
--- by joining persons x quarters to every snapshot row: the wide rows meet only the small
--- person table, once, and the missing quarters and fixed attributes come from narrow keys
+-- The accepted snapshot rows are read twice on purpose: narrow here, for what is fixed per
+-- person and which quarters exist, and wide in in_register. One CTE used twice would be
+-- materialised in full, every column of every row.
 register_keys as (
 
     select
@@ -70,9 +93,23 @@ register_keys as (
         snapshots.snapshot_quarter,
         snapshots.sex_code,
         snapshots.birth_date
-    from snapshots
+    from {{ ref('int_snapshots_checked') }} as snapshots
     inner join persons
         on snapshots.insz = persons.insz
+    where snapshots.is_accepted
+
+),
+
+person_register as (
+
+    -- sex and birth date are taken from the person's first quarter in the register
+    select
+        person_id,
+        arg_min(sex_code, snapshot_quarter) as fixed_sex_code,
+        arg_min(birth_date, snapshot_quarter) as fixed_birth_date,
+        list(snapshot_quarter) as register_quarters
+    from register_keys
+    group by person_id
 
 ),
 
@@ -86,19 +123,23 @@ in_register as (
         true as is_in_register,
         snapshots.* exclude (
             snapshots.insz,
+            snapshots.sex_code,
+            snapshots.birth_date,
             snapshots.source_file,
             snapshots.source_row_number,
             snapshots.rejection_reasons,
             snapshots.is_accepted
         )
-    from snapshots
+    from {{ ref('int_snapshots_checked') }} as snapshots
     inner join persons
         on snapshots.insz = persons.insz
+    where snapshots.is_accepted
 
 ),
 
 out_of_register as (
 
+    -- the quarters missing from a person's register quarters (all 36 for a person with none)
     select
         persons.person_id,
         persons.is_beneficiary,
@@ -107,32 +148,16 @@ out_of_register as (
         false as is_in_register,
         quarters.quarter as snapshot_quarter
     from persons
+    left join person_register
+        on persons.person_id = person_register.person_id
     cross join quarters
-    where not exists (
-        select 1
-        from register_keys
-        where
-            register_keys.person_id = persons.person_id
-            and register_keys.snapshot_quarter = quarters.quarter
-    )
-
-),
-
-person_attributes as (
-
-    -- fixed over time: taken from the person's first quarter in the register
-    select
-        person_id,
-        arg_min(sex_code, snapshot_quarter) as fixed_sex_code,
-        arg_min(birth_date, snapshot_quarter) as fixed_birth_date
-    from register_keys
-    group by person_id
+    where not coalesce(list_contains(person_register.register_quarters, quarters.quarter), false)
 
 ),
 
 panel as (
 
-    select * exclude (sex_code, birth_date) from in_register
+    select * from in_register
     {{ union_all_by_name() }}
     select * from out_of_register
 
@@ -142,8 +167,8 @@ joined as (
 
     select
         panel.* exclude (socio_economic_position_code),
-        person_attributes.fixed_sex_code as sex_code,
-        date_sub('year', person_attributes.fixed_birth_date, quarters.last_day) as age_years,
+        person_register.fixed_sex_code as sex_code,
+        date_sub('year', person_register.fixed_birth_date, quarters.last_day) as age_years,
         geography.province_code,
         geography.region_code,
         nace_divisions.nace_section,
@@ -151,8 +176,8 @@ joined as (
     from panel
     inner join quarters
         on panel.snapshot_quarter = quarters.quarter
-    left join person_attributes
-        on panel.person_id = person_attributes.person_id
+    left join person_register
+        on panel.person_id = person_register.person_id
     left join geography
         on panel.arrondissement_code = geography.arrondissement_code
     left join nace_divisions
@@ -163,19 +188,29 @@ joined as (
 final as (
 
     select
-        joined.*,
-        positions.position_group,
-        {{ class_value('joined.age_years', 'age_years', 'age_class') }} as age_class,
-        {{ class_value('joined.residence_years', 'residence_years', 'residence_years_class') }} as residence_years_class,
-        {{ class_value('joined.household_income_eur', 'household_income_eur', 'household_income_class') }} as household_income_class,
-        {{ class_value('joined.seniority_quarters', 'seniority_quarters', 'seniority_class') }} as seniority_class,
-        {{ class_value('joined.days_worked', 'days_in_quarter', 'days_worked_class') }} as days_worked_class,
-        {{ class_value('joined.commute_distance_km', 'commute_distance_km', 'commute_distance_class') }} as commute_distance_class,
-        {{ class_value('joined.daily_wage_eur', 'daily_wage_eur', 'daily_wage_class') }} as daily_wage_class,
-        {{ class_value('joined.gross_quarterly_wage_eur', 'gross_quarterly_wage_eur', 'gross_quarterly_wage_class') }}
+        joined.* replace (
+            {%- for column, type_name in code_types.items() %}
+            cast(joined.{{ column }} as {{ enum_type(type_name) }}) as {{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        ),
+        cast(positions.position_group as {{ enum_type('position_group') }}) as position_group,
+        {{ class_value('joined.age_years', 'age_years', 'age_class', as_enum=true) }} as age_class,
+        {{ class_value('joined.residence_years', 'residence_years', 'residence_years_class', as_enum=true) }}
+            as residence_years_class,
+        {{ class_value('joined.household_income_eur', 'household_income_eur', 'household_income_class', as_enum=true) }}
+            as household_income_class,
+        {{ class_value('joined.seniority_quarters', 'seniority_quarters', 'seniority_class', as_enum=true) }}
+            as seniority_class,
+        {{ class_value('joined.days_worked', 'days_in_quarter', 'days_worked_class', as_enum=true) }} as days_worked_class,
+        {{ class_value('joined.commute_distance_km', 'commute_distance_km', 'commute_distance_class', as_enum=true) }}
+            as commute_distance_class,
+        {{ class_value('joined.daily_wage_eur', 'daily_wage_eur', 'daily_wage_class', as_enum=true) }} as daily_wage_class,
+        {{ class_value('joined.gross_quarterly_wage_eur', 'gross_quarterly_wage_eur', 'gross_quarterly_wage_class', as_enum=true) }}
             as gross_quarterly_wage_class,
-        {{ class_value('joined.incapacity_pct', 'incapacity_pct', 'incapacity_pct_class') }} as incapacity_pct_class,
-        {{ class_value('joined.incapacity_days', 'days_in_quarter', 'incapacity_days_class') }} as incapacity_days_class
+        {{ class_value('joined.incapacity_pct', 'incapacity_pct', 'incapacity_pct_class', as_enum=true) }}
+            as incapacity_pct_class,
+        {{ class_value('joined.incapacity_days', 'days_in_quarter', 'incapacity_days_class', as_enum=true) }}
+            as incapacity_days_class
     from joined
     left join positions
         on joined.socio_economic_position_code = positions.socio_economic_position_code
