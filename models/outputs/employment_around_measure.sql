@@ -18,6 +18,8 @@
       exported). For beneficiaries: the sum and the two largest values. For controls
       (weighted): the weighted sum and upper bounds of the two largest persons'
       contributions (their total weight over all cohorts times the largest midpoint). -#}
+{%- set quarters_before, quarters_after = 4, 8 %}
+{%- set relative_quarter_range = range(-quarters_before, quarters_after + 1) %}
 
 with
 
@@ -70,19 +72,18 @@ largest_midpoint as (
 
 event_window as (
 
-    -- quarter 0 must leave 4 quarters before and 8 after inside the panel
+    -- quarter 0 must leave {{ quarters_before }} quarters before and {{ quarters_after }} after inside the panel
     select
-        min(quarter_index) + 4 as first_start_index,
-        max(quarter_index) - 8 as last_start_index
+        min(quarter_index) + {{ quarters_before }} as first_start_index,
+        max(quarter_index) - {{ quarters_after }} as last_start_index
     from quarters
 
 ),
 
 relative_quarters as (
 
-    select quarter_index - 5 as relative_quarter
-    from quarters
-    where quarter_index between 1 and 13
+    select relative_quarter
+    from range(-{{ quarters_before }}, {{ quarters_after }} + 1) as relative_quarters (relative_quarter)
 
 ),
 
@@ -259,33 +260,75 @@ control_cells as (
 
 ),
 
+control_histories as (
+
+    -- each control person at every quarter, with the outcomes of the quarters around it:
+    -- one pass over each person's history instead of joining every quarter 0 to every
+    -- relative quarter (the base files are balanced, so the neighbours are the person's
+    -- own quarters, tested by base_files_have_36_quarters_per_person)
+    select
+        person_id,
+        quarter_index as start_index,
+        sex_code,
+        age_class,
+        region_code,
+        {%- for relative_quarter in relative_quarter_range %}
+        {%- set shift = 'lag' if relative_quarter < 0 else 'lead' %}
+        {{ shift }}(employed_flag, {{ relative_quarter | abs }}) over person_history
+            as employed_at_{{ loop.index }},
+        {{ shift }}(days_worked_midpoint, {{ relative_quarter | abs }}) over person_history
+            as days_worked_at_{{ loop.index }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from outcomes
+    where population_group = 'controls'
+    window person_history as (partition by person_id order by quarter_index)
+
+),
+
+control_cell_sums as (
+
+    -- per cell and quarter 0, the controls' outcomes summed for each relative quarter
+    select
+        control_histories.start_index,
+        control_histories.sex_code,
+        control_histories.age_class,
+        control_histories.region_code,
+        count(*) as n_controls,
+        {%- for relative_quarter in relative_quarter_range %}
+        count(control_histories.employed_at_{{ loop.index }}) as n_followed_at_{{ loop.index }},
+        sum(control_histories.employed_at_{{ loop.index }}) as n_employed_at_{{ loop.index }},
+        sum(control_histories.days_worked_at_{{ loop.index }}) as days_worked_sum_at_{{ loop.index }},
+        count(control_histories.days_worked_at_{{ loop.index }}) as n_days_known_at_{{ loop.index }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from control_histories
+    inner join event_window
+        on control_histories.start_index between event_window.first_start_index and event_window.last_start_index
+    group by
+        control_histories.start_index,
+        control_histories.sex_code,
+        control_histories.age_class,
+        control_histories.region_code
+
+),
+
 control_cell_outcomes as (
 
-    -- controls' outcomes summed per cell, quarter 0 and relative quarter
+    -- the same, one row per relative quarter
+    {%- for relative_quarter in relative_quarter_range %}
     select
-        control_cells.start_index,
-        control_cells.sex_code,
-        control_cells.age_class,
-        control_cells.region_code,
-        relative_quarters.relative_quarter,
-        max(control_cells.n_controls) as n_controls,
-        count(*) as n_followed,
-        sum(outcomes.employed_flag) as n_employed,
-        sum(outcomes.days_worked_midpoint) as days_worked_sum,
-        count(outcomes.days_worked_midpoint) as n_days_known
-    from control_cells
-    cross join relative_quarters
-    inner join outcomes
-        on
-            control_cells.person_id = outcomes.person_id
-            and control_cells.start_index + relative_quarters.relative_quarter = outcomes.quarter_index
-            and outcomes.population_group = 'controls'
-    group by
-        control_cells.start_index,
-        control_cells.sex_code,
-        control_cells.age_class,
-        control_cells.region_code,
-        relative_quarters.relative_quarter
+        start_index,
+        sex_code,
+        age_class,
+        region_code,
+        {{ relative_quarter }} as relative_quarter,
+        n_controls,
+        n_followed_at_{{ loop.index }} as n_followed,
+        n_employed_at_{{ loop.index }} as n_employed,
+        days_worked_sum_at_{{ loop.index }} as days_worked_sum,
+        n_days_known_at_{{ loop.index }} as n_days_known
+    from control_cell_sums
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
 
 ),
 
