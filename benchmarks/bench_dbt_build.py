@@ -5,9 +5,9 @@ directly in one DuckDB session.
 
 Prints wall time and peak memory (max RSS of the child process) of each, and the ratio
 dbt / direct. The direct run executes every model's compiled SQL from dbt's manifest, in
-dependency order, in one DuckDB connection with the same plugin function and the seeds
-copied from dbt's build: what dbt adds on top (tests, hooks, its own bookkeeping) is the
-difference.
+dependency order, in one DuckDB connection with the same plugin function, the seeds and
+their ENUM types copied from dbt's build, and the models' plain-SQL settings hooks: what dbt
+adds on top (tests, the landing check, parsing, its own bookkeeping) is the difference.
 """
 
 from __future__ import annotations
@@ -55,6 +55,13 @@ def direct_run(manifest_path: str, dbt_warehouse: str, direct_warehouse: str) ->
         "select table_name from information_schema.tables where table_catalog = 'built' and table_schema = 'reference'"
     ).fetchall():
         con.execute(f"create table wse_impact.reference.{table} as select * from built.reference.{table}")
+    # the ENUM types the seeds' post-hooks made (macros/enum_types.sql)
+    for (type_name,) in con.execute(
+        "select type_name from duckdb_types() where database_name = 'built' and schema_name = 'reference'"
+    ).fetchall():
+        (values,) = con.execute(f"select enum_range(null::built.reference.{type_name})").fetchone()
+        literals = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+        con.execute(f"create type wse_impact.reference.{type_name} as enum ({literals})")
     con.execute("detach built")
     done: set[str] = set()
 
@@ -68,7 +75,14 @@ def direct_run(manifest_path: str, dbt_warehouse: str, direct_warehouse: str) ->
         database = "restricted" if node["database"] == "restricted" else node["database"]
         kind = "view" if node["config"]["materialized"] == "view" else "table"
         con.execute(f"create schema if not exists {database}.{node['schema']}")
+        # the models' own settings hooks (plain SQL, e.g. unordered writes) run here too
+        hooks = {when: [hook["sql"] for hook in node["config"].get(when, []) if "{{" not in hook["sql"]]
+                 for when in ("pre-hook", "post-hook")}
+        for hook in hooks["pre-hook"]:
+            con.execute(hook)
         con.execute(f"create or replace {kind} {database}.{node['schema']}.{node['alias']} as ({node['compiled_code']})")
+        for hook in hooks["post-hook"]:
+            con.execute(hook)
         done.add(uid)
 
     for uid in nodes:

@@ -189,9 +189,9 @@ final as (
 
     select
         joined.* replace (
-            {%- for column, type_name in code_types.items() %}
+            {% for column, type_name in code_types.items() -%}
             cast(joined.{{ column }} as {{ enum_type(type_name) }}) as {{ column }}{{ ',' if not loop.last }}
-            {%- endfor %}
+            {% endfor -%}
         ),
         cast(positions.position_group as {{ enum_type('position_group') }}) as position_group,
         {{ class_value('joined.age_years', 'age_years', 'age_class', as_enum=true) }} as age_class,

@@ -82,7 +82,7 @@ event_window as (
 
 relative_quarters as (
 
-    select relative_quarter
+    select relative_quarters.relative_quarter
     from range(-{{ quarters_before }}, {{ quarters_after }} + 1) as relative_quarters (relative_quarter)
 
 ),
@@ -271,14 +271,12 @@ control_histories as (
         quarter_index as start_index,
         sex_code,
         age_class,
-        region_code,
-        {%- for relative_quarter in relative_quarter_range %}
-        {%- set shift = 'lag' if relative_quarter < 0 else 'lead' %}
-        {{ shift }}(employed_flag, {{ relative_quarter | abs }}) over person_history
-            as employed_at_{{ loop.index }},
-        {{ shift }}(days_worked_midpoint, {{ relative_quarter | abs }}) over person_history
-            as days_worked_at_{{ loop.index }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {% for relative_quarter in relative_quarter_range -%}
+        {%- set shift = 'lag' if relative_quarter < 0 else 'lead' -%}
+        {{ shift }}(employed_flag, {{ relative_quarter | abs }}) over person_history as employed_at_{{ loop.index }},
+        {{ shift }}(days_worked_midpoint, {{ relative_quarter | abs }}) over person_history as days_worked_at_{{ loop.index }},
+        {% endfor -%}
+        region_code
     from outcomes
     where population_group = 'controls'
     window person_history as (partition by person_id order by quarter_index)
@@ -293,13 +291,13 @@ control_cell_sums as (
         control_histories.sex_code,
         control_histories.age_class,
         control_histories.region_code,
-        count(*) as n_controls,
-        {%- for relative_quarter in relative_quarter_range %}
+        {% for relative_quarter in relative_quarter_range -%}
         count(control_histories.employed_at_{{ loop.index }}) as n_followed_at_{{ loop.index }},
         sum(control_histories.employed_at_{{ loop.index }}) as n_employed_at_{{ loop.index }},
         sum(control_histories.days_worked_at_{{ loop.index }}) as days_worked_sum_at_{{ loop.index }},
-        count(control_histories.days_worked_at_{{ loop.index }}) as n_days_known_at_{{ loop.index }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        count(control_histories.days_worked_at_{{ loop.index }}) as n_days_known_at_{{ loop.index }},
+        {% endfor -%}
+        count(*) as n_controls
     from control_histories
     inner join event_window
         on control_histories.start_index between event_window.first_start_index and event_window.last_start_index

@@ -46,13 +46,44 @@ def test_no_identifying_column_or_value_in_the_research_database(pipeline):
                     leaks.append(f"{schema}.{table}.{column}: identifying column")
                 if schema != "reference" and data_type in ("DATE", "TIMESTAMP"):
                     leaks.append(f"{schema}.{table}.{column}: exact date")
-                if data_type in ("VARCHAR", "BIGINT", "HUGEINT", "DECIMAL(18,0)"):
+                if data_type in ("VARCHAR", "BIGINT", "HUGEINT", "DECIMAL(18,0)") or data_type.startswith("ENUM"):
                     values = con.execute(
                         f'select distinct cast("{column}" as varchar) from "{schema}"."{table}" '
                         f"where regexp_full_match(cast(\"{column}\" as varchar), '[0-9]{{11}}')"
                     ).fetchall()
                     leaks += [f"{schema}.{table}.{column}: INSZ {v!r}" for (v,) in values if is_valid_insz(v)]
     assert not leaks, leaks[:10]
+
+
+def test_codes_and_classes_of_the_base_files_are_the_seeds_enum_types(pipeline):
+    def values_of(con, table: str, column: str) -> list[str]:
+        return con.execute(f"select enum_range({column}) from marts.{table} limit 1").fetchone()[0]
+
+    with pipeline.research() as con:
+        for table in ("beneficiary_base", "control_base"):
+            types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                     "where table_schema = 'marts' and table_name = ?", [table]).fetchall())
+            text = sorted(c for c, t in types.items() if t == "VARCHAR")
+            assert text == (["beneficiary_measure_codes", "nace_code"] if table == "control_base" else ["nace_code"])
+            assert all(types[c].startswith("ENUM") for c in types if c.endswith(("_code", "_class"))
+                       and c not in text), types
+            # a code list is the seed's, sorted; a class list is the scheme's labels in class order, then unknown
+            assert values_of(con, table, "sex_code") == [r[0] for r in con.execute(
+                "select sex_code from reference.sexes order by 1").fetchall()]
+            assert values_of(con, table, "nationality_code") == [r[0] for r in con.execute(
+                "select origin_group_code from reference.origin_groups order by 1").fetchall()]
+            assert values_of(con, table, "snapshot_quarter") == [r[0] for r in con.execute(
+                "select quarter from reference.quarters order by 1").fetchall()]
+            assert values_of(con, table, "days_worked_class") == [r[0] for r in con.execute(
+                "select class_label from reference.class_bounds where class_scheme = 'days_in_quarter' "
+                "order by class_order").fetchall()] + ["unknown"]
+        # classes sort in class order, not as text
+        ages = [r[0] for r in con.execute(
+            "select distinct age_class from marts.beneficiary_base where age_class <> 'unknown' order by age_class"
+        ).fetchall()]
+        bounds = dict(con.execute("select class_label, lower_bound from reference.class_bounds "
+                                  "where class_scheme = 'age_years'").fetchall())
+        assert [bounds[a] for a in ages] == sorted(bounds[a] for a in ages)
 
 
 def test_marts_have_no_exact_amount_or_day_count_types(pipeline):

@@ -1,11 +1,11 @@
--- No value in any text or integer column of any mart is a valid INSZ (11 digits with a
+-- No value in any text, ENUM or integer column of any mart is a valid INSZ (11 digits with a
 -- correct check number). Distinct values first: the marts are mostly low-cardinality codes.
 {% set marts = ['beneficiary_base', 'control_base', 'beneficiary_measures'] %}
 {% set checks = [] %}
 {% for mart in marts %}
     {% set relation = ref(mart) %}
     {% for column in (adapter.get_columns_in_relation(relation) if execute else []) %}
-        {% if column.dtype | lower in ['varchar', 'bigint', 'hugeint', 'ubigint'] %}
+        {% if column.dtype | lower in ['varchar', 'bigint', 'hugeint', 'ubigint'] or (column.dtype | lower).startswith('enum') %}
             {% do checks.append((mart, column.name, relation)) %}
         {% endif %}
     {% endfor %}
