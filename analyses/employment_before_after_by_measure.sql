@@ -5,9 +5,14 @@
 
 with
 
-measures as (
+first_quarters as (
 
-    select * from {{ ref('beneficiary_measures') }}
+    select
+        measure_code,
+        person_id,
+        first_quarter_index as start_index
+    from {{ ref('measure_first_quarters') }}
+    where measure_code <> 'Total'
 
 ),
 
@@ -20,19 +25,6 @@ base as (
 quarters as (
 
     select * from {{ ref('quarters') }}
-
-),
-
-first_quarters as (
-
-    select
-        measures.measure_code,
-        measures.person_id,
-        min(quarters.quarter_index) as start_index
-    from measures
-    inner join quarters
-        on measures.start_quarter = quarters.quarter
-    group by measures.measure_code, measures.person_id
 
 ),
 

@@ -8,9 +8,9 @@
 
 with
 
-beneficiary_measures as (
+first_quarters as (
 
-    select * from {{ ref('beneficiary_measures') }}
+    select * from {{ ref('measure_first_quarters') }}
 
 ),
 
@@ -20,71 +20,23 @@ beneficiary_base as (
 
 ),
 
-measure_starts as (
-
-    -- one row per person and measure (beneficiary_measures' key)
-    select
-        person_id,
-        measure_code,
-        start_quarter as first_quarter
-    from beneficiary_measures
-    where start_quarter is not null
-
-),
-
 profiles as (
 
     select
-        measure_starts.measure_code,
-        measure_starts.person_id,
-        measure_starts.first_quarter,
+        first_quarters.measure_code,
+        first_quarters.person_id,
+        first_quarters.first_quarter,
         coalesce(cast(beneficiary_base.sex_code as {{ dbt.type_string() }}), 'unknown') as sex_code,
         coalesce(cast(beneficiary_base.age_class as {{ dbt.type_string() }}), 'unknown') as age_class,
-        coalesce(beneficiary_base.province_code, 'unknown') as province_code,
+        coalesce(cast(beneficiary_base.province_code as {{ dbt.type_string() }}), 'unknown') as province_code,
         coalesce(
             cast(beneficiary_base.education_level_code as {{ dbt.type_string() }}), 'unknown'
         ) as education_level_code
-    from measure_starts
+    from first_quarters
     inner join beneficiary_base
         on
-            measure_starts.person_id = beneficiary_base.person_id
-            and measure_starts.first_quarter = beneficiary_base.snapshot_quarter
-
-),
-
-first_profiles as (
-
-    select
-        person_id,
-        min(first_quarter) as first_quarter
-    from profiles
-    group by person_id
-
-),
-
-all_measures as (
-
-    select distinct
-        'Total' as measure_code,
-        profiles.person_id,
-        profiles.first_quarter,
-        profiles.sex_code,
-        profiles.age_class,
-        profiles.province_code,
-        profiles.education_level_code
-    from profiles
-    inner join first_profiles
-        on
-            profiles.person_id = first_profiles.person_id
-            and profiles.first_quarter = first_profiles.first_quarter
-
-),
-
-unioned as (
-
-    select * from profiles
-    union all
-    select * from all_measures
+            first_quarters.person_id = beneficiary_base.person_id
+            and first_quarters.first_quarter = beneficiary_base.snapshot_quarter
 
 ),
 
@@ -97,7 +49,7 @@ by_measure as (
         'Total' as province_code,
         'Total' as education_level_code,
         count(distinct person_id) as n_persons
-    from unioned
+    from profiles
     group by measure_code
 
 ),
@@ -111,7 +63,7 @@ by_sex as (
         'Total' as province_code,
         'Total' as education_level_code,
         count(distinct person_id) as n_persons
-    from unioned
+    from profiles
     group by measure_code, sex_code
 
 ),
@@ -125,7 +77,7 @@ by_age as (
         'Total' as province_code,
         'Total' as education_level_code,
         count(distinct person_id) as n_persons
-    from unioned
+    from profiles
     group by measure_code, age_class
 
 ),
@@ -139,7 +91,7 @@ by_province as (
         province_code,
         'Total' as education_level_code,
         count(distinct person_id) as n_persons
-    from unioned
+    from profiles
     group by measure_code, province_code
 
 ),
@@ -153,7 +105,7 @@ by_education_level as (
         'Total' as province_code,
         education_level_code,
         count(distinct person_id) as n_persons
-    from unioned
+    from profiles
     group by measure_code, education_level_code
 
 ),

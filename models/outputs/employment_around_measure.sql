@@ -1,5 +1,5 @@
 {#- Tewerkstelling rond de maatregel: the employment outcome in quarters -4 ... +8
-    relative to the first quarter of the measure (quarter 0 = min start_quarter), per
+    relative to the first quarter of the measure (quarter 0, measure_first_quarters), per
     measure, for the beneficiaries and for comparable controls.
 
     - Beneficiaries: those whose whole window lies in 2014Q1-2022Q4 (first quarter
@@ -23,9 +23,9 @@
 
 with
 
-beneficiary_measures as (
+first_quarters as (
 
-    select * from {{ ref('beneficiary_measures') }}
+    select * from {{ ref('measure_first_quarters') }}
 
 ),
 
@@ -135,35 +135,14 @@ outcomes as (
 
 ),
 
-measure_starts as (
-
-    -- one row per person and measure (beneficiary_measures' key)
-    select
-        beneficiary_measures.person_id,
-        beneficiary_measures.measure_code,
-        quarters.quarter_index as start_index
-    from beneficiary_measures
-    inner join quarters
-        on beneficiary_measures.start_quarter = quarters.quarter
-
-),
-
 starts as (
 
+    -- quarter 0 of each person and measure, and of each person over all measures ('Total')
     select
         person_id,
         measure_code,
-        start_index
-    from measure_starts
-
-    union all
-
-    select
-        person_id,
-        'Total' as measure_code,
-        min(start_index) as start_index
-    from measure_starts
-    group by person_id
+        first_quarter_index as start_index
+    from first_quarters
 
 ),
 

@@ -62,7 +62,7 @@ def test_every_model_has_a_primary_key_test(manifest):
         if meta.get("name") in {"unique", "unique_combination"}:
             tested.update(test["depends_on"]["nodes"])
     untested = [n["name"] for n in project_nodes(manifest, "model")
-                if n["unique_id"] not in tested and n["config"]["materialized"] != "view"]
+                if n["unique_id"] not in tested and n["config"]["materialized"] not in ("view", "ephemeral")]
     assert not untested, untested
 
 
