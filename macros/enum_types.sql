@@ -37,7 +37,7 @@
             ~ "select distinct " ~ column.name ~ " from " ~ this ~ " where " ~ column.name ~ " is not null order by 1)"
         ) -%}
     {%- endfor -%}
-    {{ return(statements | join(';\n') if statements else 'select 1 as no_enum_type') }}
+    {{ return(statements | join(';\n')) }}
 {% endmacro %}
 
 {#- class_bounds post-hook: one ENUM type per class scheme, its labels in class order and

@@ -26,12 +26,10 @@ profiles as (
         first_quarters.measure_code,
         first_quarters.person_id,
         first_quarters.first_quarter,
-        coalesce(cast(beneficiary_base.sex_code as {{ dbt.type_string() }}), 'unknown') as sex_code,
-        coalesce(cast(beneficiary_base.age_class as {{ dbt.type_string() }}), 'unknown') as age_class,
-        coalesce(cast(beneficiary_base.province_code as {{ dbt.type_string() }}), 'unknown') as province_code,
-        coalesce(
-            cast(beneficiary_base.education_level_code as {{ dbt.type_string() }}), 'unknown'
-        ) as education_level_code
+        {{ cell_label('beneficiary_base.sex_code') }} as sex_code,
+        {{ cell_label('beneficiary_base.age_class') }} as age_class,
+        {{ cell_label('beneficiary_base.province_code') }} as province_code,
+        {{ cell_label('beneficiary_base.education_level_code') }} as education_level_code
     from first_quarters
     inner join beneficiary_base
         on

@@ -122,9 +122,9 @@ outcomes as (
         person_quarters.population_group,
         person_quarters.person_id,
         quarters.quarter_index,
-        coalesce(cast(person_quarters.sex_code as {{ dbt.type_string() }}), 'unknown') as sex_code,
-        coalesce(cast(person_quarters.age_class as {{ dbt.type_string() }}), 'unknown') as age_class,
-        coalesce(person_quarters.region_code, 'unknown') as region_code,
+        {{ cell_label('person_quarters.sex_code') }} as sex_code,
+        {{ cell_label('person_quarters.age_class') }} as age_class,
+        {{ cell_label('person_quarters.region_code') }} as region_code,
         case when person_quarters.position_group = 'working' then 1 else 0 end as employed_flag,
         days_midpoints.days_worked_midpoint
     from person_quarters

@@ -23,9 +23,7 @@ populations as (
         'beneficiaries' as population_group,
         person_id,
         snapshot_quarter,
-        coalesce(
-            cast(socio_economic_position_code as {{ dbt.type_string() }}), 'unknown'
-        ) as socio_economic_position_code
+        {{ cell_label('socio_economic_position_code') }} as socio_economic_position_code
     from beneficiary_base
 
     union all
@@ -34,9 +32,7 @@ populations as (
         'controls' as population_group,
         person_id,
         snapshot_quarter,
-        coalesce(
-            cast(socio_economic_position_code as {{ dbt.type_string() }}), 'unknown'
-        ) as socio_economic_position_code
+        {{ cell_label('socio_economic_position_code') }} as socio_economic_position_code
     from control_base
     where not is_beneficiary
 
