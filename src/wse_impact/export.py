@@ -68,6 +68,11 @@ PLOT_FILE = "employment_around_measure.png"
 
 _PROFILE_DIMS = ("sex_code", "age_class", "province_code", "education_level_code")
 
+# Shares and means are published to this many significant digits: more would only publish
+# the floating-point noise of the build (sums in another order differ in the 16th digit),
+# so that two exports of the same data would not be the same files.
+PUBLISHED_SIGNIFICANT_DIGITS = 6
+
 # The standard outputs (models/outputs/): which columns are dimensions, which dimensions'
 # Total rows are sums of their parts (a person is in one sex, age class, ... but may be
 # in several measures, so measure_code's Total is not additive), which are values.
@@ -383,7 +388,7 @@ def export_outputs(
             }
             if result.status == "passed":
                 path = partial / f"{name}.csv"
-                result.table.sort_values(list(result.spec.dimensions), kind="stable").to_csv(path, index=False)
+                published_table(result).to_csv(path, index=False)
                 entry["file"] = path.name
                 files.append(path.name)
             else:
@@ -423,6 +428,16 @@ def export_outputs(
 
 
 # --- purge ---------------------------------------------------------------------------------
+
+def published_table(result: CheckedOutput) -> pd.DataFrame:
+    """The checked table as it is written: sorted by its dimensions, shares and means to
+    PUBLISHED_SIGNIFICANT_DIGITS significant digits (counts untouched)."""
+    table = result.table.sort_values(list(result.spec.dimensions), kind="stable").copy()
+    for column in (*result.spec.values, *(m.column for m in result.spec.magnitudes)):
+        table[column] = table[column].map(lambda v: float(f"{v:.{PUBLISHED_SIGNIFICANT_DIGITS}g}"),
+                                          na_action="ignore")
+    return table
+
 
 def _retain_until_of(folder: Path) -> date | None:
     path = folder / RETENTION_FILE

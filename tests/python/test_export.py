@@ -133,6 +133,28 @@ def test_clean_export_writes_checked_outputs_report_checksums_plot(warehouse, tm
     assert [e["event"] for e in log] == ["export"] and log[0]["export_date"] == "2026-06-01"
 
 
+def test_float_noise_of_the_build_does_not_reach_the_published_files(tmp_path):
+    # the same outputs, once with shares and means off in their last bits, as two builds
+    # that summed in another order give
+    exact = standard_outputs()
+    noisy = {name: table.copy() for name, table in exact.items()}
+    window = noisy["employment_around_measure"]
+    window["share_employed"] = window["share_employed"] * (1 + 3e-15)
+    window["mean_days_worked"] = window["mean_days_worked"] * (1 - 3e-15)
+    assert not window["share_employed"].equals(exact["employment_around_measure"]["share_employed"])
+    folders = []
+    for label, outputs in (("exact", exact), ("noisy", noisy)):
+        warehouse = tmp_path / label / "warehouse"
+        write_research_db(warehouse, outputs)
+        folders.append(export_outputs(warehouse, tmp_path / label / "exports", today=TODAY).folder)
+    for name in ("employment_around_measure.csv", "beneficiaries_by_profile.csv"):
+        assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+    published = pd.read_csv(folders[0] / "employment_around_measure.csv")
+    assert published["mean_days_worked"].dropna().map(lambda v: len(f"{v:g}".replace(".", ""))).max() <= 6
+    # counts are never rounded
+    assert (published["n_persons"].dropna() == published["n_persons"].dropna().round()).all()
+
+
 def test_a_release_is_never_overwritten(warehouse, tmp_path):
     result = export_outputs(warehouse, tmp_path / "exports", today=TODAY)
     before = (result.folder / "checking_report.json").read_bytes()
