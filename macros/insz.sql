@@ -14,6 +14,14 @@
     )
 {%- endmacro %}
 
+{#- The problem with an INSZ value, or null: missing, or malformed / failing its checksum. -#}
+{% macro insz_problem(column) -%}
+    case
+        when nullif({{ column }}, '') is null then 'INSZ missing'
+        when not {{ is_valid_insz(column) }} then 'INSZ malformed or failing its checksum'
+    end
+{%- endmacro %}
+
 {#- True when `column` is a quarter YYYYQn within the study period (seed `quarters`). -#}
 {% macro is_study_quarter(column) -%}
     coalesce({{ column }} in (select quarter from {{ ref('quarters') }}), false)

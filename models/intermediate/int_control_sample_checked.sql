@@ -38,10 +38,7 @@ final as (
         * exclude (insz_rank, has_warehouse_record),
         nullif(concat_ws(
             '; ',
-            case
-                when nullif(insz, '') is null then 'INSZ missing'
-                when not {{ is_valid_insz('insz') }} then 'INSZ malformed or failing its checksum'
-            end,
+            {{ insz_problem('insz') }},
             case when insz_rank > 1 then 'INSZ twice in the control sample: kept the first line' end,
             case when not has_warehouse_record then 'control INSZ with no warehouse record' end
         ), '') as rejection_reasons

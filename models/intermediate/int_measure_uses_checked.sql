@@ -32,11 +32,7 @@ row_problems as (
     select
         measure_uses.*,
         list_filter([
-            case
-                when nullif(measure_uses.insz, '') is null then 'INSZ missing'
-                when not {{ is_valid_insz('measure_uses.insz') }}
-                    then 'INSZ malformed or failing its checksum'
-            end,
+            {{ insz_problem('measure_uses.insz') }},
             case when measure_uses.start_quarter is null then 'start quarter missing' end,
             {%- for column in quarter_columns %}
             {{ quarter_problem('measure_uses.' ~ column) }},

@@ -83,20 +83,32 @@ nace_divisions as (
 
 ),
 
--- The accepted snapshot rows are read twice on purpose: narrow here, for what is fixed per
--- person and which quarters exist, and wide in in_register. One CTE used twice would be
--- materialised in full, every column of every row.
-register_keys as (
+-- Not materialised: register_keys and in_register each read it again, narrow and wide, so
+-- that no CTE holds every column of every snapshot row.
+accepted_rows as not materialized (
 
     select
         persons.person_id,
-        snapshots.snapshot_quarter,
-        snapshots.sex_code,
-        snapshots.birth_date
+        persons.is_beneficiary,
+        persons.is_control,
+        persons.beneficiary_measure_codes,
+        snapshots.*
     from {{ ref('int_snapshots_checked') }} as snapshots
     inner join persons
         on snapshots.insz = persons.insz
     where snapshots.is_accepted
+
+),
+
+register_keys as (
+
+    -- what is fixed per person and which quarters exist
+    select
+        person_id,
+        snapshot_quarter,
+        sex_code,
+        birth_date
+    from accepted_rows
 
 ),
 
@@ -116,24 +128,16 @@ person_register as (
 in_register as (
 
     select
-        persons.person_id,
-        persons.is_beneficiary,
-        persons.is_control,
-        persons.beneficiary_measure_codes,
+        person_id,
+        is_beneficiary,
+        is_control,
+        beneficiary_measure_codes,
         true as is_in_register,
-        snapshots.* exclude (
-            snapshots.insz,
-            snapshots.sex_code,
-            snapshots.birth_date,
-            snapshots.source_file,
-            snapshots.source_row_number,
-            snapshots.rejection_reasons,
-            snapshots.is_accepted
+        * exclude (
+            person_id, is_beneficiary, is_control, beneficiary_measure_codes,
+            insz, sex_code, birth_date, source_file, source_row_number, rejection_reasons, is_accepted
         )
-    from {{ ref('int_snapshots_checked') }} as snapshots
-    inner join persons
-        on snapshots.insz = persons.insz
-    where snapshots.is_accepted
+    from accepted_rows
 
 ),
 

@@ -30,10 +30,7 @@ checked as (
         snapshots.source_row_number,
         nullif(concat_ws(
             '; ',
-            case
-                when nullif(snapshots.insz, '') is null then 'INSZ missing'
-                when not {{ is_valid_insz('snapshots.insz') }} then 'INSZ malformed or failing its checksum'
-            end,
+            {{ insz_problem('snapshots.insz') }},
             {{ quarter_problem('snapshots.snapshot_quarter') }},
             case
                 when

@@ -29,15 +29,9 @@ first_quarters as (
 
 ),
 
-beneficiary_base as (
+person_quarters as (
 
-    select * from {{ ref('beneficiary_base') }}
-
-),
-
-control_base as (
-
-    select * from {{ ref('control_base') }}
+    select * from {{ ref('population_person_quarters') }}
 
 ),
 
@@ -84,35 +78,6 @@ relative_quarters as (
 
     select relative_quarters.relative_quarter
     from range(-{{ quarters_before }}, {{ quarters_after }} + 1) as relative_quarters (relative_quarter)
-
-),
-
-person_quarters as (
-
-    select
-        'beneficiaries' as population_group,
-        person_id,
-        snapshot_quarter,
-        sex_code,
-        age_class,
-        region_code,
-        position_group,
-        days_worked_class
-    from beneficiary_base
-
-    union all
-
-    select
-        'controls' as population_group,
-        person_id,
-        snapshot_quarter,
-        sex_code,
-        age_class,
-        region_code,
-        position_group,
-        days_worked_class
-    from control_base
-    where not is_beneficiary
 
 ),
 

@@ -5,36 +5,20 @@
 
 with
 
-beneficiary_base as (
+population_person_quarters as (
 
-    select * from {{ ref('beneficiary_base') }}
-
-),
-
-control_base as (
-
-    select * from {{ ref('control_base') }}
+    select * from {{ ref('population_person_quarters') }}
 
 ),
 
 populations as (
 
     select
-        'beneficiaries' as population_group,
+        population_group,
         person_id,
         snapshot_quarter,
         {{ cell_label('socio_economic_position_code') }} as socio_economic_position_code
-    from beneficiary_base
-
-    union all
-
-    select
-        'controls' as population_group,
-        person_id,
-        snapshot_quarter,
-        {{ cell_label('socio_economic_position_code') }} as socio_economic_position_code
-    from control_base
-    where not is_beneficiary
+    from population_person_quarters
 
 ),
 
