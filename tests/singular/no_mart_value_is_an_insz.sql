@@ -15,7 +15,11 @@ select
     '{{ mart }}' as mart,
     '{{ column_name }}' as column_name,
     candidate_values.value
-from (select distinct cast({{ column_name }} as varchar) as value from {{ relation }}) as candidate_values
+from (
+    -- distinct before the cast: on an ENUM or integer column that is far cheaper than the cast
+    select cast(distinct_values.raw_value as varchar) as value
+    from (select distinct {{ column_name }} as raw_value from {{ relation }}) as distinct_values
+) as candidate_values
 where length(candidate_values.value) = 11 and {{ is_valid_insz('candidate_values.value') }}
 {% if not loop.last %}union all{% endif %}
 {% endfor %}
