@@ -11,7 +11,7 @@
             {%- set meta = {} -%}
             {%- do meta.update(node.meta or {}) -%}
             {%- do meta.update(node.config.meta or {}) -%}
-            {%- if meta.get('external_location') -%}
+            {%- if meta.get('external_location') or meta.get('landing_file') -%}
                 {%- set columns = [] -%}
                 {%- for column in node.columns.values() -%}
                     {%- do columns.append({'name': column.name, 'data_type': column.data_type}) -%}

@@ -1,4 +1,4 @@
-{#- The control sample with the reasons a line cannot be used: a malformed INSZ, an INSZ
+{#- The control sample with the reasons a line cannot be used: a damaged line, a malformed INSZ, an INSZ
     listed twice (the first line is kept), or an INSZ with no accepted warehouse record. -#}
 
 with
@@ -36,12 +36,16 @@ final as (
 
     select
         * exclude (insz_rank, has_warehouse_record),
-        nullif(concat_ws(
-            '; ',
-            {{ insz_problem('insz') }},
-            case when insz_rank > 1 then 'INSZ twice in the control sample: kept the first line' end,
-            case when not has_warehouse_record then 'control INSZ with no warehouse record' end
-        ), '') as rejection_reasons
+        -- a damaged line has no INSZ to check: its damage is its one reason
+        case
+            when line_problem is not null then 'damaged line: ' || line_problem
+            else nullif(concat_ws(
+                '; ',
+                {{ insz_problem('insz') }},
+                case when insz_rank > 1 then 'INSZ twice in the control sample: kept the first line' end,
+                case when not has_warehouse_record then 'control INSZ with no warehouse record' end
+            ), '')
+        end as rejection_reasons
     from ranked
 
 )

@@ -1,4 +1,4 @@
-{#- Every row of every measure extract with all the reasons it cannot be used.
+{#- Every line of every measure extract with all the reasons it cannot be used.
     Rows with no reason are accepted; the others go to the quarantine.
     Duplicates: of the rows of one person in one extract that are otherwise valid, the most
     recent use is kept (latest end quarter, else start quarter; then latest start quarter;
@@ -31,7 +31,8 @@ row_problems as (
 
     select
         measure_uses.*,
-        list_filter([
+        -- a damaged line has no fields to check: its damage is its one reason
+        case when measure_uses.line_problem is not null then ['damaged line: ' || measure_uses.line_problem] else list_filter([
             {{ insz_problem('measure_uses.insz') }},
             case when measure_uses.start_quarter is null then 'start quarter missing' end,
             {%- for column in quarter_columns %}
@@ -60,7 +61,7 @@ row_problems as (
                     then 'unknown {{ attribute }} for this measure: ' || measure_uses.{{ attribute }}
             end{% if not loop.last %},{% endif %}
             {%- endfor %}
-        ], reason -> reason is not null) as problems
+        ], reason -> reason is not null) end as problems
     from measure_uses
 
 ),

@@ -1,5 +1,6 @@
 {#- Every landing row that could not be used, with the source, file, line (or row), the
-    INSZ as received and every reason that applies. Nothing read is lost: a row is either
+    INSZ as received and every reason that applies; a damaged line (wrong number of fields,
+    unbalanced quote, bytes not UTF-8) also with the line itself as read. Nothing read is lost: a row is either
     used downstream or recorded here. Holds INSZ: restricted database only. -#}
 
 with
@@ -54,7 +55,8 @@ final as (
         measure_uses.source_file,
         measure_uses.source_line_number,
         measure_uses.insz,
-        measure_uses.rejection_reasons as reasons
+        measure_uses.rejection_reasons as reasons,
+        measure_uses.raw_line
     from measure_uses
     where not measure_uses.is_accepted
 
@@ -62,10 +64,11 @@ final as (
 
     select
         'dwh.snapshots' as source_name,
-        snapshot_rejections.source_file,
+        {{ landing_relative_path('snapshot_rejections.source_file') }} as source_file,
         snapshot_rejections.source_row_number as source_line_number,
         snapshot_rejections.insz,
-        snapshot_rejections.reasons
+        snapshot_rejections.reasons,
+        cast(null as {{ dbt.type_string() }}) as raw_line
     from snapshot_rejections
 
     union all
@@ -75,7 +78,8 @@ final as (
         control_sample.source_file,
         control_sample.source_line_number,
         control_sample.insz,
-        control_sample.rejection_reasons as reasons
+        control_sample.rejection_reasons as reasons,
+        control_sample.raw_line
     from control_sample
     where not control_sample.is_accepted
 

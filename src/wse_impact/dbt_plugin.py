@@ -1,36 +1,72 @@
-"""dbt-duckdb plugin: gives every dbt connection the project's functions.
+"""dbt-duckdb plugin: gives every dbt connection the project's functions, and reads the
+delimited landing files.
 
 - `wse_keyed_hash(insz)`: the keyed hash used for pseudonymisation. The key is read here,
   from the environment, and never passed through SQL: it does not appear in compiled
   models, in dbt's logs or in the manifest.
 - `wse_check_landing(json)`: the structural check of the landing files (missing file or
-  column, wrong delimiter, not UTF-8, empty file, snapshot partition with another schema),
-  given the declared sources as JSON; returns '' or the list of problems, which the
-  `on-run-start` hook (macros/check_landing_files.sql) raises to stop the build.
+  column, wrong delimiter, a file not UTF-8 as a whole or with too many damaged lines,
+  empty file, snapshot partition with another schema), given the declared sources as JSON;
+  returns '' or the list of problems, which the `on-run-start` hook
+  (macros/check_landing_files.sql) raises to stop the build.
+- `wse_file_size(path)`, `wse_file_sha256(path)`: what the delivery record notes of each
+  file read (path relative to the landing folder).
+- Sources whose meta says `plugin: wse_impact` are read by `load`: the file named by their
+  `landing_file` (relative to $WSE_LANDING_DIR) through `delimited.read_delimited`, every
+  line kept with its true line number and damaged lines with their reason. dbt-duckdb
+  stores the result as the source table, in the restricted database.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from wse_impact.landing_check import check_graph_json
+from wse_impact.landing_check import check_graph_json, landing_dir
 from wse_impact.pseudonym import keyed_hash_udf
 
 
 class Plugin(BasePlugin):
+    def initialize(self, plugin_config):
+        # the compile-only lint target reads no landing file
+        self.read_landing_files = bool((plugin_config or {}).get("read_landing_files", True))
+
     def configure_connection(self, conn):
-        conn.create_function(
-            "wse_keyed_hash",
-            keyed_hash_udf,
-            ["VARCHAR"],
-            "VARCHAR",
-            side_effects=False,
-        )
-        conn.create_function(
-            "wse_check_landing",
-            check_graph_json,
-            ["VARCHAR"],
-            "VARCHAR",
-            # reads files: never cache or fold it
-            side_effects=True,
-        )
+        conn.create_function("wse_keyed_hash", keyed_hash_udf, ["VARCHAR"], "VARCHAR", side_effects=False)
+        # these read files: never cache or fold them
+        conn.create_function("wse_check_landing", check_graph_json, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function("wse_file_size", file_size, ["VARCHAR"], "BIGINT", side_effects=True)
+        conn.create_function("wse_file_sha256", file_sha256, ["VARCHAR"], "VARCHAR", side_effects=True)
+
+    def load(self, source_config):
+        import pyarrow as pa
+
+        from wse_impact.delimited import LINEAGE_COLUMNS, file_problems, read_delimited
+        from wse_impact.landing_check import LandingCheckError
+
+        meta = source_config.meta
+        relative = meta["landing_file"].format(name=source_config.name, identifier=source_config.identifier)
+        if not self.read_landing_files:
+            return pa.table({name: pa.array([], type=pa.int64() if name == "source_line_number" else pa.string())
+                             for name in LINEAGE_COLUMNS})
+        path = landing_dir() / relative
+        if not path.is_file():
+            raise LandingCheckError([f"{relative}: file missing (source {source_config.name}, expected at {path})"])
+        parsed = read_delimited(path, name=relative, delimiter=meta.get("delimiter", ","), quote=meta.get("quote", '"'))
+        problems = file_problems(parsed)
+        if problems:
+            raise LandingCheckError(problems)
+        return parsed.to_arrow()
+
+
+def file_size(relative_path: str) -> int:
+    return (landing_dir() / relative_path).stat().st_size
+
+
+def file_sha256(relative_path: str) -> str:
+    digest = hashlib.sha256()
+    with open(landing_dir() / relative_path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

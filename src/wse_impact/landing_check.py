@@ -15,18 +15,20 @@ plugin); `wse-impact check-landing` reads the same declarations from the source 
 
 from __future__ import annotations
 
-import csv
 import glob
-import io
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 from typing import Any, Iterable
 
-# how many offending lines are named per file before "... and N more"
-MAX_LINES_NAMED = 5
+from wse_impact.delimited import file_problems, read_delimited
+
+# where the synthetic demo's landing files go when WSE_LANDING_DIR is not set; a delivery is
+# always named by WSE_LANDING_DIR (README, "Deliveries and the synthetic demo")
+DEFAULT_LANDING_DIR = "data/synthetic"
 OTHER_DELIMITERS = {",": "','", "\t": "tab", "|": "'|'", ";": "';'"}
 
 
@@ -82,11 +84,17 @@ def parse_location(location: str) -> tuple[str, str, dict[str, str]]:
     return ("read_parquet" if reader == "read_parquet" else "read_csv"), path, options
 
 
-def sources_from_graph(graph_sources: Iterable[dict[str, Any]]) -> list[DeclaredSource]:
+def sources_from_graph(graph_sources: Iterable[dict[str, Any]], landing: Path | None = None) -> list[DeclaredSource]:
     """Declared sources from the list the dbt macro passes (one dict per source table)."""
     declared = []
     for src in graph_sources:
         meta = dict(src.get("meta") or {})
+        columns = {c["name"]: (c.get("data_type") or "") for c in src.get("columns", [])}
+        name = f"{src['source_name']}.{src['name']}"
+        if meta.get("landing_file"):
+            options = {"delim": meta.get("delimiter", ","), "quote": meta.get("quote", '"')}
+            declared.append(DeclaredSource(name, "delimited", str(landing_file_path(meta["landing_file"], src, landing)), options, columns))
+            continue
         location = meta.get("external_location")
         if not location:
             continue
@@ -100,9 +108,18 @@ def sources_from_graph(graph_sources: Iterable[dict[str, Any]]) -> list[Declared
         }
         rendered = render_location(location, meta.get("formatter"), fields)
         reader, path, options = parse_location(rendered)
-        columns = {c["name"]: (c.get("data_type") or "") for c in src.get("columns", [])}
-        declared.append(DeclaredSource(f"{src['source_name']}.{src['name']}", reader, path, options, columns))
+        declared.append(DeclaredSource(name, reader, path, options, columns))
     return declared
+
+
+def landing_dir() -> Path:
+    """The landing folder of this run: $WSE_LANDING_DIR, else the synthetic demo's folder."""
+    return Path(os.environ.get("WSE_LANDING_DIR") or DEFAULT_LANDING_DIR)
+
+
+def landing_file_path(template: str, source: dict[str, Any], landing: Path | None = None) -> Path:
+    """A source's `landing_file` (e.g. 'measures/{name}.csv') inside the landing folder."""
+    return (landing or landing_dir()) / template.format(name=source["name"], identifier=source.get("identifier") or source["name"])
 
 
 def sources_from_yaml(project_dir: Path, landing_dir: str | None = None) -> list[DeclaredSource]:
@@ -111,11 +128,9 @@ def sources_from_yaml(project_dir: Path, landing_dir: str | None = None) -> list
     The yml holds `{{ env_var('WSE_LANDING_DIR', 'data/landing') }}`: it is rendered here with
     `landing_dir` (or the environment variable, or the default), the only Jinja these files use.
     """
-    import os
-
     import yaml
 
-    landing = landing_dir or os.environ.get("WSE_LANDING_DIR", "data/landing")
+    landing = landing_dir or os.environ.get("WSE_LANDING_DIR") or DEFAULT_LANDING_DIR
     env_var = re.compile(r"\{\{\s*env_var\(\s*'WSE_LANDING_DIR'\s*(?:,\s*'[^']*'\s*)?\)\s*\}\}")
     graph = []
     for yml in sorted((project_dir / "models").rglob("_*__sources.yml")):
@@ -135,7 +150,7 @@ def sources_from_yaml(project_dir: Path, landing_dir: str | None = None) -> list
                     "meta": meta,
                     "columns": table.get("columns", []),
                 })
-    return sources_from_graph(graph)
+    return sources_from_graph(graph, Path(landing))
 
 
 # ----------------------------------------------------------------------------- checks
@@ -145,7 +160,7 @@ def check_sources(sources: Iterable[DeclaredSource], base_dir: Path | None = Non
     """Every structural problem of every declared source, one readable line each."""
     problems: list[str] = []
     for source in sources:
-        if source.reader == "read_csv":
+        if source.reader in ("read_csv", "delimited"):
             problems += _check_csv_source(source, base_dir)
         else:
             problems += _check_parquet_source(source, base_dir)
@@ -201,29 +216,15 @@ def _check_csv_source(source: DeclaredSource, base_dir: Path | None) -> list[str
 
 
 def check_csv_file(path: Path, expected_columns: list[str], delimiter: str = ";", quote: str = '"') -> list[str]:
+    """What makes one delimited file unreadable as a whole; damaged lines are not problems
+    here unless there are too many of them (they go to the quarantine: delimited.py)."""
     name = _display(path)
     if path.is_dir():
         return [f"{name}: is a folder, not a file"]
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark: DuckDB skips it, so do we
-        raw = raw[3:]
-    if not raw.strip():
-        return [f"{name}: empty file (0 rows, no header)" if not raw else f"{name}: empty file (only blank space, no header)"]
-
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return [_decode_problem(name, raw, err)]
-
-    lines = io.StringIO(text, newline="")
-    reader = csv.reader(lines, delimiter=delimiter, quotechar=quote, doublequote=True, strict=False)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [f"{name}: empty file (no header)"]
-    except csv.Error as err:
-        return [f"{name}: header cannot be read: {err}"]
-    header = [h.strip() for h in header]
+    parsed = read_delimited(path, name=name, delimiter=delimiter, quote=quote, keep_records=False)
+    if parsed.unreadable:
+        return file_problems(parsed)
+    header = parsed.header
 
     problems = []
     expected_lower = [c.lower() for c in expected_columns]
@@ -244,53 +245,7 @@ def check_csv_file(path: Path, expected_columns: list[str], delimiter: str = ";"
     if unexpected and not missing:
         problems.append(f"{name}: unexpected column{'s' if len(unexpected) > 1 else ''} {_quoted(unexpected)} "
                         f"(not declared in the sources yml: declare it or remove it from the delivery)")
-
-    # every data line must have as many fields as the header (DuckDB refuses the file otherwise)
-    bad: list[tuple[int, int]] = []
-    n_rows = 0
-    try:
-        for fields in reader:
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue  # blank line: DuckDB skips it as well
-            n_rows += 1
-            if len(fields) != len(header):
-                bad.append((reader.line_num, len(fields)))
-    except csv.Error as err:
-        problems.append(f"{name}: cannot be parsed at line {reader.line_num}: {err}")
-    if bad:
-        named = ", ".join(f"line {line} has {n}" for line, n in bad[:MAX_LINES_NAMED])
-        more = f" ... and {len(bad) - MAX_LINES_NAMED} more lines" if len(bad) > MAX_LINES_NAMED else ""
-        guess = ""
-        if all(n == 1 for _, n in bad):
-            guess = f" (wrong delimiter in the data lines? expected {OTHER_DELIMITERS.get(delimiter, repr(delimiter))})"
-        problems.append(f"{name}: {len(bad)} line{'s' if len(bad) > 1 else ''} with a wrong number of fields, "
-                        f"expected {len(header)}: {named}{more}{guess}")
-    if n_rows == 0 and not problems:
-        problems.append(f"{name}: empty file (a header but no data rows)")
-    return problems
-
-
-def _decode_problem(name: str, raw: bytes, err: UnicodeDecodeError) -> str:
-    line = raw.count(b"\n", 0, err.start) + 1
-    byte = raw[err.start:err.start + 1]
-    bad_lines = {raw.count(b"\n", 0, m.start()) + 1 for m in re.finditer(rb"[\x80-\xff]+", raw) if not _utf8_ok(m.group())}
-    hint = ""
-    try:
-        raw.decode("cp1252")
-        char = byte.decode("cp1252")
-        hint = f" (Windows-1252? byte 0x{byte.hex()} would be {char!r} there)"
-    except UnicodeDecodeError:
-        hint = f" (byte 0x{byte.hex()}; not Windows-1252 either)"
-    others = f"; {len(bad_lines)} lines affected" if len(bad_lines) > 1 else ""
-    return f"{name}: not valid UTF-8 at line {line}{hint}{others}: re-encode the file as UTF-8"
-
-
-def _utf8_ok(chunk: bytes) -> bool:
-    try:
-        chunk.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
+    return problems + file_problems(parsed)
 
 
 def _guess_delimiter(line: str, expected: str) -> str | None:

@@ -127,7 +127,7 @@ CASES = {
     "missing column": (_missing_column, "measures/vop.csv: column 'totaal_bedrag' missing"),
     "renamed column": (_renamed_column, "measures/vop.csv: column 'totaal_bedrag' missing (found 'bedrag')"),
     "wrong delimiter": (_wrong_delimiter, "measures/amif.csv: one column found: wrong delimiter? expected ';', the header seems to use ','"),
-    "wrong delimiter in data lines": (_wrong_delimiter_in_data, "measures/amif.csv: 2 lines with a wrong number of fields, expected 6: line 2 has 1, line 3 has 1 (wrong delimiter in the data lines? expected ';')"),
+    "wrong delimiter in data lines": (_wrong_delimiter_in_data, "measures/amif.csv: 2 of 2 data lines damaged (more than 10%: not the declared layout): line 2 has 1 field, expected 6, line 3 has 1 field, expected 6 (wrong delimiter in the data lines? expected ';')"),
     "Windows-1252": (_windows_1252, "measures/transitiepremie.csv: not valid UTF-8 at line 3 (Windows-1252? byte 0xf6 would be 'ö' there)"),
     "empty file": (_empty_file, "measures/duaal_leren.csv: empty file (0 rows, no header)"),
     "header only": (_header_only, "measures/opleidingscheques.csv: empty file (a header but no data rows)"),

@@ -1,12 +1,9 @@
 with
 
+-- the project's reader gives each line its true line number (line 1 is the header)
 source as (
 
-    select
-        *,
-        -- line 1 is the header
-        row_number() over () + 1 as source_line_number
-    from {{ source('dwh', 'control_sample') }}
+    select * from {{ source('dwh', 'control_sample') }}
 
 ),
 
@@ -16,8 +13,11 @@ renamed as (
         -- ids
         trim(insz) as insz,
         -- lineage
-        filename as source_file,
-        source_line_number
+        source_file,
+        source_line_number,
+        -- a damaged line (wrong number of fields, unbalanced quote, not UTF-8): why, and the line as read
+        line_problem,
+        raw_line
     from source
 
 )

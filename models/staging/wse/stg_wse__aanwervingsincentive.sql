@@ -1,12 +1,9 @@
 with
 
+-- the project's reader gives each line its true line number (line 1 is the header)
 source as (
 
-    select
-        *,
-        -- line 1 is the header
-        row_number() over () + 1 as source_line_number
-    from {{ source('wse', 'aanwervingsincentive') }}
+    select * from {{ source('wse', 'aanwervingsincentive') }}
 
 ),
 
@@ -23,8 +20,11 @@ renamed as (
         {{ try_cast_value('totaal_bedrag', 'decimal(12, 2)') }} as total_amount_eur,
         {{ try_cast_value('tewerkstellingspercentage', 'decimal(5, 2)') }} as employment_pct,
         -- lineage and cast problems
-        filename as source_file,
+        source_file,
         source_line_number,
+        -- a damaged line (wrong number of fields, unbalanced quote, not UTF-8): why, and the line as read
+        line_problem,
+        raw_line,
         {{ cast_problems({'totaal_bedrag': 'decimal(12, 2)', 'tewerkstellingspercentage': 'decimal(5, 2)'}) }} as cast_problem
     from source
 

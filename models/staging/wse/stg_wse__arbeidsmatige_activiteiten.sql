@@ -1,12 +1,9 @@
 with
 
+-- the project's reader gives each line its true line number (line 1 is the header)
 source as (
 
-    select
-        *,
-        -- line 1 is the header
-        row_number() over () + 1 as source_line_number
-    from {{ source('wse', 'arbeidsmatige_activiteiten') }}
+    select * from {{ source('wse', 'arbeidsmatige_activiteiten') }}
 
 ),
 
@@ -21,8 +18,11 @@ renamed as (
         upper(trim(kwartaal_eerste_ondersteuning)) as first_support_quarter,
         upper(trim(kwartaal_laatste_ondersteuning)) as last_support_quarter,
         -- lineage and cast problems
-        filename as source_file,
+        source_file,
         source_line_number,
+        -- a damaged line (wrong number of fields, unbalanced quote, not UTF-8): why, and the line as read
+        line_problem,
+        raw_line,
         {{ cast_problems({}) }} as cast_problem
     from source
 

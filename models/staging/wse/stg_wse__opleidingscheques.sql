@@ -1,12 +1,9 @@
 with
 
+-- the project's reader gives each line its true line number (line 1 is the header)
 source as (
 
-    select
-        *,
-        -- line 1 is the header
-        row_number() over () + 1 as source_line_number
-    from {{ source('wse', 'opleidingscheques') }}
+    select * from {{ source('wse', 'opleidingscheques') }}
 
 ),
 
@@ -22,8 +19,11 @@ renamed as (
         {{ try_cast_value('aantal_cheques', 'integer') }} as cheques_requested,
         {{ try_cast_value('bedrag_laatste_uitbetaling', 'decimal(12, 2)') }} as last_payment_eur,
         -- lineage and cast problems
-        filename as source_file,
+        source_file,
         source_line_number,
+        -- a damaged line (wrong number of fields, unbalanced quote, not UTF-8): why, and the line as read
+        line_problem,
+        raw_line,
         {{ cast_problems({'aantal_cheques': 'integer', 'bedrag_laatste_uitbetaling': 'decimal(12, 2)'}) }} as cast_problem
     from source
 

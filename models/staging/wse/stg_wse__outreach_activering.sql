@@ -1,12 +1,9 @@
 with
 
+-- the project's reader gives each line its true line number (line 1 is the header)
 source as (
 
-    select
-        *,
-        -- line 1 is the header
-        row_number() over () + 1 as source_line_number
-    from {{ source('wse', 'outreach_activering') }}
+    select * from {{ source('wse', 'outreach_activering') }}
 
 ),
 
@@ -25,8 +22,11 @@ renamed as (
         -- booleans
         {{ parse_yes_no('traject_afgerond') }} as is_trajectory_completed,
         -- lineage and cast problems
-        filename as source_file,
+        source_file,
         source_line_number,
+        -- a damaged line (wrong number of fields, unbalanced quote, not UTF-8): why, and the line as read
+        line_problem,
+        raw_line,
         {{ cast_problems({'traject_afgerond': 'yes_no', 'aantal_projecten': 'integer'}) }} as cast_problem
     from source
 

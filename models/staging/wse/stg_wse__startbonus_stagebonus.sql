@@ -1,12 +1,9 @@
 with
 
+-- the project's reader gives each line its true line number (line 1 is the header)
 source as (
 
-    select
-        *,
-        -- line 1 is the header
-        row_number() over () + 1 as source_line_number
-    from {{ source('wse', 'startbonus_stagebonus') }}
+    select * from {{ source('wse', 'startbonus_stagebonus') }}
 
 ),
 
@@ -24,8 +21,11 @@ renamed as (
         -- booleans
         {{ parse_yes_no('startbonus_ontvangen') }} as has_start_bonus,
         -- lineage and cast problems
-        filename as source_file,
+        source_file,
         source_line_number,
+        -- a damaged line (wrong number of fields, unbalanced quote, not UTF-8): why, and the line as read
+        line_problem,
+        raw_line,
         {{ cast_problems({'totaal_bedrag': 'decimal(12, 2)', 'startbonus_ontvangen': 'yes_no'}) }} as cast_problem
     from source
 

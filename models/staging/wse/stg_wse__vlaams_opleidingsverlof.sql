@@ -1,12 +1,9 @@
 with
 
+-- the project's reader gives each line its true line number (line 1 is the header)
 source as (
 
-    select
-        *,
-        -- line 1 is the header
-        row_number() over () + 1 as source_line_number
-    from {{ source('wse', 'vlaams_opleidingsverlof') }}
+    select * from {{ source('wse', 'vlaams_opleidingsverlof') }}
 
 ),
 
@@ -23,8 +20,11 @@ renamed as (
         {{ try_cast_value('aantal_aangevraagde_uren', 'integer') }} as hours_requested,
         {{ try_cast_value('aantal_goedgekeurde_dossiers', 'integer') }} as approved_dossiers,
         -- lineage and cast problems
-        filename as source_file,
+        source_file,
         source_line_number,
+        -- a damaged line (wrong number of fields, unbalanced quote, not UTF-8): why, and the line as read
+        line_problem,
+        raw_line,
         {{ cast_problems({'aantal_aangevraagde_uren': 'integer', 'aantal_goedgekeurde_dossiers': 'integer'}) }} as cast_problem
     from source
 
