@@ -3,33 +3,30 @@
     rows read, accepted and quarantined, each counted where it happens, so that
     rows_read = rows_accepted + rows_quarantined is a test, not an identity.
     An auditor can check a delivery against this record with `sha256sum`. -#}
-{%- set catalog = measure_catalog() %}
-
 with
 
+-- every line or row read: the checked models hold each staging row once (reconciliation)
 rows_read as (
 
-    {% for measure_code in catalog %}
     select
-        'wse.{{ measure_code }}' as source_name,
+        'wse.' || measure_code as source_name,
         source_file as file_path,
         count(*) as n_rows
-    from {{ ref('stg_wse__' ~ measure_code) }}
-    group by source_file
+    from {{ ref('int_measure_uses_checked') }}
+    group by measure_code, source_file
     union all
-    {% endfor %}
     select
         'dwh.control_sample' as source_name,
         source_file as file_path,
         count(*) as n_rows
-    from {{ ref('stg_dwh__control_sample') }}
+    from {{ ref('int_control_sample_checked') }}
     group by source_file
     union all
     select
         'dwh.snapshots' as source_name,
         {{ landing_relative_path('source_file') }} as file_path,
         count(*) as n_rows
-    from {{ ref('stg_dwh__snapshots') }}
+    from {{ ref('int_snapshots_checked') }}
     group by source_file
 
 ),

@@ -6,12 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from wse_impact.landing_check import DEFAULT_LANDING_DIR
+
 
 def _generate(args: argparse.Namespace) -> int:
-    from wse_impact.generate import generate_landing
+    from wse_impact.generate import LandingFolderRefused, generate_landing
 
-    generate_landing(out=Path(args.out), scale=args.scale, seed=args.seed,
-                     if_missing=args.if_missing, progress=not args.quiet)
+    try:
+        generate_landing(out=Path(args.out), scale=args.scale, seed=args.seed,
+                         if_missing=args.if_missing, progress=not args.quiet)
+    except LandingFolderRefused as refused:
+        print(refused, file=sys.stderr)
+        return 2
     return 0
 
 
@@ -85,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="write synthetic landing files (measures, warehouse snapshots, control sample)")
     gen.add_argument("--scale", type=float, default=1.0, help="1.0 = the deliberation's sizes")
     gen.add_argument("--seed", type=int, default=20230905)
-    gen.add_argument("--out", default="data/landing")
+    gen.add_argument("--out", default=DEFAULT_LANDING_DIR,
+                     help=f"a missing or empty folder, or one the generator wrote (default {DEFAULT_LANDING_DIR}, the demo's); "
+                          "a folder holding anything else, such as a delivery, is refused untouched")
     gen.add_argument("--if-missing", action="store_true",
                      help="do nothing when OUT already holds data generated with this scale and seed")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -96,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check-landing", help="check the landing files' structure (files, columns, delimiter, UTF-8, "
                                                "snapshot schema) against the declared sources; exit 1 listing every problem")
-    chk.add_argument("--landing-dir", default=None, help="default: $WSE_LANDING_DIR or data/landing")
+    chk.add_argument("--landing-dir", default=None, help=f"default: $WSE_LANDING_DIR or {DEFAULT_LANDING_DIR}")
     chk.add_argument("--project-dir", default=".", help="the dbt project (its models/**/_*__sources.yml)")
     chk.set_defaults(func=_check_landing)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from string import Template
 from typing import Any, Iterable
 
-from wse_impact.delimited import file_problems, read_delimited
+from wse_impact.delimited import LINEAGE_COLUMNS, file_problems, read_delimited
 
 # where the synthetic demo's landing files go when WSE_LANDING_DIR is not set; a delivery is
 # always named by WSE_LANDING_DIR (README, "Deliveries and the synthetic demo")
@@ -89,7 +89,8 @@ def sources_from_graph(graph_sources: Iterable[dict[str, Any]], landing: Path | 
     declared = []
     for src in graph_sources:
         meta = dict(src.get("meta") or {})
-        columns = {c["name"]: (c.get("data_type") or "") for c in src.get("columns", [])}
+        # the delivered columns: not those the project's reader adds (file, line, damage)
+        columns = {c["name"]: (c.get("data_type") or "") for c in src.get("columns", []) if c["name"] not in LINEAGE_COLUMNS}
         name = f"{src['source_name']}.{src['name']}"
         if meta.get("landing_file"):
             options = {"delim": meta.get("delimiter", ","), "quote": meta.get("quote", '"')}

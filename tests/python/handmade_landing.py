@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from wse_impact.delimited import LINEAGE_COLUMNS
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STUDY_QUARTERS = [f"{y}Q{q}" for y in range(2014, 2023) for q in range(1, 5)]
 
@@ -37,7 +39,8 @@ def declared_sources() -> dict[str, list[dict]]:
     for yml in sorted((PROJECT_DIR / "models").rglob("_*__sources.yml")):
         for source in yaml.safe_load(yml.read_text(encoding="utf-8"))["sources"]:
             for table in source["tables"]:
-                out[f"{source['name']}.{table['name']}"] = table["columns"]
+                # the delivered columns: not those the project's reader adds (file, line, damage)
+                out[f"{source['name']}.{table['name']}"] = [c for c in table["columns"] if c["name"] not in LINEAGE_COLUMNS]
     return out
 
 

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from wse_impact.delimited import LINEAGE_COLUMNS
 from wse_impact.generate import MANIFEST, generate_landing
 from wse_impact.insz import generate_insz, is_valid_insz
 
@@ -46,7 +47,7 @@ def source_columns(system: str, table: str) -> list[dict]:
     doc = yaml.safe_load((PROJECT_DIR / "models" / "staging" / system / f"_{system}__sources.yml").read_text())
     (source,) = doc["sources"]
     (t,) = [t for t in source["tables"] if t["name"] == table]
-    return t["columns"]
+    return [c for c in t["columns"] if c["name"] not in LINEAGE_COLUMNS]
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -430,11 +431,11 @@ def test_if_missing_skips_when_the_manifest_matches(tmp_path):
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     generate_landing(out=out, scale=0.005, seed=1, if_missing=True, progress=False)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamp
-    # another seed: regenerated, stale files removed
-    stale = out / "measures" / "old_measure.csv"
-    stale.write_text("insz\n")
+    # another seed: regenerated; a file the generator did not write is left alone
+    foreign = out / "measures" / "old_measure.csv"
+    foreign.write_text("insz\n")
     generate_landing(out=out, scale=0.005, seed=2, if_missing=True, progress=False)
-    assert json.loads(manifest.read_text())["seed"] == 2 and not stale.exists()
+    assert json.loads(manifest.read_text())["seed"] == 2 and foreign.read_text() == "insz\n"
     # a file listed in the manifest is missing: regenerated
     (out / "measures" / "vop.csv").unlink()
     generate_landing(out=out, scale=0.005, seed=2, if_missing=True, progress=False)

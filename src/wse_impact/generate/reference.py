@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
+from wse_impact.delimited import LINEAGE_COLUMNS
+
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 SEEDS_DIR = PROJECT_DIR / "seeds"
 WSE_STAGING_DIR = PROJECT_DIR / "models" / "staging" / "wse"
@@ -78,7 +80,8 @@ class Reference:
     def wse_sources(self) -> dict[str, list[dict]]:
         doc = yaml.safe_load((WSE_STAGING_DIR / "_wse__sources.yml").read_text(encoding="utf-8"))
         (source,) = [s for s in doc["sources"] if s["name"] == "wse"]
-        return {t["name"]: t["columns"] for t in source["tables"]}
+        # the delivered columns: without those the project's reader adds (file, line, damage)
+        return {t["name"]: [c for c in t["columns"] if c["name"] not in LINEAGE_COLUMNS] for t in source["tables"]}
 
     def measure_columns(self, measure: str) -> list[MeasureColumn]:
         """The columns of a measure's extract, in order, with the staging attribute of code columns."""
