@@ -16,7 +16,8 @@ plugin, `src/wse_impact/dbt_plugin.py`):
 - a quoted field that runs over several lines is accepted only when it closes into a record
   of the right width and swallows no line that is a whole record of its own; otherwise its
   opening quote is taken as unbalanced;
-- blank lines carry nothing and are skipped (as DuckDB does).
+- empty lines carry nothing and are skipped (as DuckDB does); a line of only spaces or tabs
+  is read like any other (and, having one field, is damaged).
 
 Whether a file is readable at all (header, delimiter, encoding of the file as a whole, too
 many damaged lines) is decided by `file_problems`, which the structural check reports
@@ -138,7 +139,7 @@ def read_delimited(path: Path, name: str | None = None, delimiter: str = ";", qu
             i += 1
             continue
         text = text[:-1] if text.endswith("\r") else text
-        if not text.strip():
+        if not text:  # an empty line carries nothing (a line of spaces is read, and damaged)
             i += 1
             continue
         if quote not in text:
