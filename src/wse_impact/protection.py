@@ -393,7 +393,9 @@ def audit(system: CountSystem, known: dict[int, tuple[float, float]], sensitive:
             part = {vi[k]: coef for k, coef in row.items() if k in vi}
             if not part:
                 if (kind == "eq" and abs(constant) > _TOL) or (kind == "ineq" and constant > _TOL):
-                    problems.append(f"the released values contradict a relation: {row}")
+                    problems.append("the released values contradict a relation the outputs' specs declare: "
+                                    + " ".join(f"{coef:+g} x {system.labels[k]}" for k, coef in row.items())
+                                    + (" = 0" if kind == "eq" else " <= 0"))
                 continue
             relations.append((part, -constant if kind == "eq" else -np.inf, -constant))
             members = list(part)
