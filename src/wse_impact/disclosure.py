@@ -373,21 +373,23 @@ def _primary(state: _State, rules: DisclosureRules) -> None:
                                     "note": f"share of {v:.0%} released: it describes a group of at least {rules.min_persons} persons, not one"})
 
 
+def _rows_by_other_dimensions(state: _State, dim: str) -> dict[tuple, list[int]]:
+    """The table's rows grouped by every dimension but `dim`."""
+    columns = [state.table[d].astype("string").fillna("<null>").tolist()
+               for d in state.spec.dimensions if d != dim]
+    grouped: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(*columns) if columns else [()] * len(state.table)):
+        grouped.setdefault(key, []).append(i)
+    return grouped
+
+
 def _groups(state: _State, dims: tuple[str, ...]):
     """(dimension, total row, part rows) for every group of rows that differ only in `dim`."""
-    table = state.table
     for dim in dims:
-        others = [d for d in state.spec.dimensions if d != dim]
-        if others:
-            keys = table[others].astype("string").fillna("<null>")
-            grouped = keys.groupby(others if len(others) > 1 else others[0], sort=False).groups
-        else:
-            grouped = {(): table.index}
-        for rows in grouped.values():
-            rows = list(rows)
-            is_total = (table.loc[rows, dim].astype("string") == TOTAL).tolist()
-            totals = [r for r, t in zip(rows, is_total) if t]
-            parts = [r for r, t in zip(rows, is_total) if not t]
+        is_total = (state.table[dim].astype("string") == TOTAL).fillna(False).tolist()
+        for rows in _rows_by_other_dimensions(state, dim).values():
+            totals = [r for r in rows if is_total[r]]
+            parts = [r for r in rows if not is_total[r]]
             if len(totals) == 1 and parts:
                 yield dim, totals[0], parts
 
@@ -415,12 +417,7 @@ def _build_system(states: dict[str, _State], links: tuple[Link, ...]):
 
     for name, state in states.items():
         for dim in state.spec.constant_over:
-            others = [d for d in state.spec.dimensions if d != dim]
-            keys = state.table[others].astype("string").fillna("<null>") if others else None
-            groups = (keys.groupby(others if len(others) > 1 else others[0], sort=False).groups
-                      if others else {(): state.table.index})
-            for rows in groups.values():
-                rows = list(rows)
+            for rows in _rows_by_other_dimensions(state, dim).values():
                 for r in rows[1:]:
                     parent[root(offsets[name] + r)] = root(offsets[name] + rows[0])
     roots = sorted({root(c) for c in range(len(cells))})
