@@ -346,3 +346,28 @@ def test_an_output_declared_in_yml_only_is_protected_without_python(tmp_path):
     assert list(result.report["outputs"]["by_province"]["spec"]["additive"]) == ["province_code"]
     published = pd.read_csv(result.folder / "by_province.csv").set_index("province_code")["n_persons"]
     assert published.isna().sum() == 4 and result.report["protection_audit"]["status"] == "passed"
+
+
+def test_every_output_model_declares_its_disclosure_spec():
+    import yaml
+
+    from conftest import PROJECT_DIR
+
+    from wse_impact.project import output_specs
+
+    specs, links = output_specs(PROJECT_DIR)
+    document = yaml.safe_load((PROJECT_DIR / "models" / "outputs" / "_outputs__models.yml").read_text())
+    outputs = {m["name"]: m for m in document["models"] if "output" in (m.get("config") or {}).get("tags", [])}
+    assert set(outputs) == set(specs) == {"beneficiaries_by_profile", "socio_economic_position_by_quarter",
+                                          "employment_around_measure"}
+    for name, spec in specs.items():
+        columns = {c["name"] for c in outputs[name]["columns"]}
+        declared = {*spec.dimensions, *spec.checked_columns, *spec.contributor_columns}
+        assert declared <= columns, (name, declared - columns)
+    assert specs["beneficiaries_by_profile"].union == ("measure_code",)
+    assert specs["employment_around_measure"].constant_over == ("relative_quarter",)
+    assert {(link.subset, link.superset) for link in links} == {
+        ("beneficiaries_by_profile", "socio_economic_position_by_quarter"),
+        ("employment_around_measure", "beneficiaries_by_profile"),
+        ("employment_around_measure", "socio_economic_position_by_quarter"),
+    }

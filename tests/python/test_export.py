@@ -343,9 +343,22 @@ def test_end_to_end_export_of_the_real_outputs(request, tmp_path):
     assert {"beneficiaries_by_profile", "socio_economic_position_by_quarter",
             "employment_around_measure"} <= tables
     export_dir = tmp_path / "exports"
-    result = export_outputs(pipeline.warehouse_dir, export_dir, today=TODAY)
+    result = export_outputs(pipeline.warehouse_dir, export_dir, today=TODAY, restricted_dir=tmp_path / "restricted")
     report = json.loads((result.folder / "checking_report.json").read_text())
     assert report["status"] == "passed"
+    # the export passed its own audit: every suppressed small count keeps its interval
+    assert report["protection_audit"]["status"] == "passed"
+    assert report["protection_audit"]["smallest_interval_width"] >= 10
+    assert not keys_in(report) & {"suppressions", "cell", "reason", "intervals"}
+    custodian = json.loads(result.custodian_report.read_text())
+    assert result.custodian_report.is_relative_to(tmp_path / "restricted")
+    below = sum(o["counts_below_threshold"] for o in custodian["outputs"].values())
+    suppressed = sum(o["counts_suppressed"] for o in custodian["outputs"].values())
+    assert 0 < below <= suppressed
+    assert all(i["passed"] and i["upper"] >= 10 and i["upper"] - i["lower"] >= 10
+               for i in custodian["audit"]["intervals"])
+    assert len(custodian["audit"]["intervals"]) >= below
+    assert all(s["rule"] and s["reason"] for o in custodian["outputs"].values() for s in o["suppressions"])
     written = list(result.folder.glob("*.csv"))
     assert written
     for csv in written:
