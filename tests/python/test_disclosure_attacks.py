@@ -96,6 +96,55 @@ def test_two_way_table_with_two_suppressions_per_line_is_no_longer_solvable():
     assert published.isna()[("r1", "c1")] and published.isna().sum() > 4
 
 
+def independent_attack(released: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float]]:
+    """An attacker written apart from the audit: a two-way table with both margins, every
+    row and column total the sum of its parts, hidden cells whole numbers >= 1; the smallest
+    and largest value of each hidden inner cell by scipy's MILP."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    values = released.set_index(["row", "col"])["n_persons"]
+    hidden = [key for key, v in values.items() if pd.isna(v)]
+    index = {key: i for i, key in enumerate(hidden)}
+    rows, lo = [], []
+    for line in [("row", r) for r in ("r1", "r2", "r3", "Total")] + [("col", c) for c in ("c1", "c2", "c3", "Total")]:
+        dim, value = line
+        cells = [key for key in values.index if (key[0] if dim == "row" else key[1]) == value]
+        total = [key for key in cells if (key[1] if dim == "row" else key[0]) == "Total"][0]
+        coefficients = np.zeros(len(hidden))
+        constant = 0.0
+        for key in cells:
+            sign = 1.0 if key == total else -1.0
+            if key in index:
+                coefficients[index[key]] += sign
+            else:
+                constant += sign * values[key]
+        rows.append(coefficients)
+        lo.append(-constant)
+    constraint = LinearConstraint(np.array(rows), np.array(lo), np.array(lo))
+    found = {}
+    for key in hidden:
+        c = np.zeros(len(hidden))
+        c[index[key]] = 1.0
+        ends = [milp(sign * c, integrality=np.ones(len(hidden)), bounds=Bounds(1, 1e6), constraints=constraint)
+                for sign in (1.0, -1.0)]
+        found[key] = (ends[0].fun, -ends[1].fun)
+    return found
+
+
+def test_two_way_table_release_withstands_an_independent_attacker():
+    table = two_way_table()
+    release = protect({"two_way": table}, {"two_way": TWO_WAY})
+    former = hide(table, [{"row": "r1", "col": "c1"}, {"row": "r2", "col": "c1"},
+                          {"row": "r2", "col": "c2"}, {"row": "r1", "col": "c2"}])
+    assert independent_attack(former)[("r1", "c1")] == (3, 3)
+    bounds = independent_attack(published_table(release.outputs["two_way"]))
+    for key in (("r1", "c1"), ("r2", "c1"), ("r2", "c2")):
+        lower, upper = bounds[key]
+        assert upper >= T and upper - lower >= T, (key, bounds[key])
+        assert (lower, upper) == (interval_of(release.audit, f"'{key[0]}', 'col': '{key[1]}'").lower,
+                                  interval_of(release.audit, f"'{key[0]}', 'col': '{key[1]}'").upper)
+
+
 # --- 2. three small cells in one group summing to less than the threshold ----------------
 
 def provinces() -> pd.DataFrame:
