@@ -357,7 +357,7 @@ def test_end_to_end_export_of_the_real_outputs(request, tmp_path):
     assert 0 < below <= suppressed
     assert all(i["passed"] and i["upper"] >= 10 and i["upper"] - i["lower"] >= 10
                for i in custodian["audit"]["intervals"])
-    assert len(custodian["audit"]["intervals"]) >= below
+    assert custodian["audit"]["intervals"]  # one per class: cells equal by declaration share one
     assert all(s["rule"] and s["reason"] for o in custodian["outputs"].values() for s in o["suppressions"])
     written = list(result.folder.glob("*.csv"))
     assert written
