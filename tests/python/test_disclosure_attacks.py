@@ -20,6 +20,7 @@ from wse_impact import protection
 from wse_impact.disclosure import (
     DisclosureRules,
     Link,
+    Magnitude,
     OutputSpec,
     audit_release,
     protect,
@@ -288,6 +289,33 @@ def test_rounded_counts_are_not_recoverable_from_shares():
     # and read at the precision the CSV shows, no narrower
     assert counts_consistent_with(1005, shares, [six_digit_half_width(v) for v in shares], 5) != [1003]
     assert release.audit.passed
+
+
+def test_rounded_counts_are_not_recoverable_from_means():
+    # mean days worked: sums of class midpoints (multiples of 0.5 day) over 1003 persons
+    n = 1003
+    totals = [20_000.5 + 997.5 * k for k in range(13)]
+    table = window_table(n).assign(mean_days_worked=[t / n for t in totals], dc_days_worked_total=totals,
+                                   dc_days_worked_top1=85.0, dc_days_worked_top2=85.0)
+    spec = OutputSpec("window", ("measure_code", "relative_quarter"), values=("share_employed",),
+                      magnitudes=(Magnitude("mean_days_worked", "dc_days_worked_total",
+                                            ("dc_days_worked_top1", "dc_days_worked_top2"), unit=0.5),),
+                      constant_over=("relative_quarter",))
+
+    def counts_for_means(count, means, half_width):
+        lo, hi = rounding_interval(count, 5, T)
+        return [m for m in range(int(lo), int(hi) + 1)
+                if all(any(abs(u * 0.5 / m - v) <= h + 1e-12 for u in (np.floor(2 * v * m), np.ceil(2 * v * m)))
+                       for v, h in zip(means, half_width))]
+
+    former = [float(f"{v:.6g}") for v in table["mean_days_worked"]]
+    assert counts_for_means(1005, former, [six_digit_half_width(v) for v in former]) == [1003]
+    release = protect({"window": table}, {"window": spec}, rules=DisclosureRules(rounding_base=5))
+    published = published_table(release.outputs["window"])
+    step = ratio_step(0.5, rounding_interval(1005, 5, T)[0])
+    means = published["mean_days_worked"].tolist()
+    assert all(abs(m - t / n) <= step / 2 + 1e-12 for m, t in zip(means, totals))
+    assert counts_for_means(1005, means, [step / 2] * len(means)) == [1003, 1004, 1005, 1006, 1007]
 
 
 @pytest.mark.parametrize("n", [20, 23, 37, 250, 1003, 20011])
