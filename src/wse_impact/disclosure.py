@@ -96,7 +96,7 @@ PROTECTION_METHOD = (
     "sdcTable's 'optimal' methods), solved by HiGHS (scipy.optimize.milp): for every count "
     "below the threshold, and every difference of 1 to threshold-1 persons between a linked "
     "subset and superset, two deviation vectors of the whole set of released tables "
-    "(additive totals, unions over non-additive dimensions as inequalities, links between "
+    "(additive totals, unions over non-additive dimensions (Total <= sum of parts), links between "
     "outputs, counts constant over a dimension, rows of at least 1 person, rounding "
     "intervals, counts published by earlier releases) must move it up to at least the "
     "threshold and give an interval at least the threshold wide; the complementary cells "
@@ -186,9 +186,10 @@ class OutputSpec:
     """The structure of one output table, as far as disclosure control needs it.
 
     `additive`: dimensions whose `Total` row is the sum of the others; `union`: dimensions
-    whose `Total` row counts the union of the others (a person may be in several: each part
-    <= Total <= sum of parts); `constant_over`: dimensions over which the count is the same
-    (the same persons at every relative quarter); `values`: shares of the row's persons.
+    whose `Total` row counts persons each in at least one of the others (a person may be in
+    several: Total <= sum of parts; where each part is also a subset of the Total, declare
+    that as a link); `constant_over`: dimensions over which the count is the same (the same
+    persons at every relative quarter); `values`: shares of the row's persons.
     """
 
     name: str
@@ -466,9 +467,10 @@ def _build_system(states: dict[str, _State], links: tuple[Link, ...]):
             add(eq, row)
             groups.append((cls(name, total), tuple(dict.fromkeys(cls(name, p) for p in parts))))
         for dim, total, parts in _groups(state, state.spec.union):
+            # every person of the Total is in at least one part: Total <= sum of the parts.
+            # (A part <= Total holds only where both describe a person at the same moment:
+            # declare it as a link where it does.)
             t = cls(name, total)
-            for p in parts:
-                add(ineq, {cls(name, p): 1.0, t: -1.0})
             row = {t: 1.0}
             for p in parts:
                 row[cls(name, p)] = row.get(cls(name, p), 0.0) - 1.0

@@ -8,9 +8,13 @@ linear relations over *count classes* (`CountSystem`):
   equal (`constant_over`: the employment window counts the same persons at every relative
   quarter) are one class, one variable;
 - an additive dimension: the `Total` row is the sum of its parts (equality);
-- a union dimension (`measure_code`: a person may use several measures): each part <= Total
-  <= sum of the parts (inequalities);
-- a link between outputs: the subset's cell <= the superset's cell;
+- a union dimension (`measure_code`: a person may use several measures): Total <= sum of the
+  parts (every person of the Total is in at least one part). The other union bound, part <=
+  Total, holds only where the part's persons are a subset of the Total's (the profile's
+  all-Total rows: a measure's beneficiaries among all beneficiaries), not where a person is
+  described at the measure's own first quarter (age class at that measure may differ from
+  age class at the earliest measure); it is declared as a link where it holds;
+- a link between outputs (or within one): the subset's cell <= the superset's cell;
 - a row exists only when it counts at least one person: z >= 1; counts are integers;
 - a published count fixes its class (a rounded one bounds it to its rounding interval), and a
   count published by an earlier release whose true value has not changed fixes it too.
@@ -260,7 +264,7 @@ def choose_complements(system: CountSystem, sensitive: list[Sensitive], forced: 
     for expr in sensitive:
         seeds = {k for k, _ in expr.coefs}
         found = None
-        for depth, all_c in ((2, False), (3, True), (None, True)):
+        for depth, all_c in ((1, False), (2, False), (3, True), (None, True)):
             hood = (set(range(system.n)) - excluded if depth is None
                     else _neighbourhood(system, touching, seeds, depth, all_c, excluded))
             hood |= seeds
