@@ -601,9 +601,11 @@ def protect(
         for i in state.table.index:
             k = int(cell_class[offsets[name] + i])
             if k in selection.suppressed and not state.mask[state.spec.count].iat[i]:
+                protected = selection.protects.get(k, [])
+                named = "; ".join(protected[:3]) + (f"; and {len(protected) - 3} more" if len(protected) > 3 else "")
                 state.suppress(i, state.spec.count, "secondary",
-                               "complementary: chosen by the protection program (least cost) so that the counts "
-                               f"below {t} and small differences between linked outputs keep a protection interval")
+                               "complementary: chosen by the protection program (least cost) to give a protection "
+                               f"interval (upper bound >= {t}, width >= {t}) to: {named or 'the counts below the threshold'}")
     checked = {}
     for name, state in states.items():
         checked[name] = _published(state, rules)

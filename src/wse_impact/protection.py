@@ -135,6 +135,7 @@ def sensitive_expressions(system: CountSystem, threshold: int) -> list[Sensitive
 class Selection:
     suppressed: set[int]
     cost: float
+    protects: dict[int, list[str]]
     n_mips: int
     optimal: bool
     gap: float
@@ -182,8 +183,10 @@ def _solve_mip(system, deviations, free, forced, slack, cost, touching, cap_up, 
     c = [cost[k] if k in free else 0.0 for k in classes]
     n_col = n_x
     r = 0
+    columns_of = []
     for dev in deviations:
         yi = {k: n_col + i for i, k in enumerate(dev.classes)}
+        columns_of.append(yi)
         for k in dev.classes:
             y_lo, y_hi, pub_lo, pub_hi = _bounds_of(system, k, slack, forced, cap_up)
             col_lo.append(min(y_lo, pub_lo))
@@ -237,6 +240,12 @@ def _solve_mip(system, deviations, free, forced, slack, cost, touching, cap_up, 
     if result.x is None:
         return None, result
     chosen = {k for k in classes if result.x[xi[k]] > 0.5}
+    # which expressions each chosen class moves for (the custodian's reason)
+    result.moved_for = defaultdict(list)
+    for dev, yi in zip(deviations, columns_of):
+        for k, col in yi.items():
+            if k in chosen and abs(result.x[col]) > _TOL and dev.expr.label not in result.moved_for[k]:
+                result.moved_for[k].append(dev.expr.label)
     return chosen, result
 
 
@@ -303,6 +312,7 @@ def choose_complements(system: CountSystem, sensitive: list[Sensitive], forced: 
         parts[root(devs[0].classes[0])].append(expr)
 
     optimal, worst_gap, total_cost = True, 0.0, 0.0
+    protects: dict[int, list[str]] = defaultdict(list)
     for exprs in parts.values():
         devs = [d for e in exprs for d in deviations_of[e]]
         hood = set().union(*(set(d.classes) for d in devs))
@@ -317,9 +327,12 @@ def choose_complements(system: CountSystem, sensitive: list[Sensitive], forced: 
             if result.status != 0:
                 optimal = False
                 worst_gap = max(worst_gap, float(getattr(result, "mip_gap", math.inf) or 0.0))
+            for k, labels in result.moved_for.items():
+                protects[k].extend(labels)
         suppressed |= chosen
     total_cost = sum(cost[k] for k in suppressed)
-    return Selection(suppressed, total_cost, n_mips, optimal, worst_gap, time.perf_counter() - start, unprotectable)
+    return Selection(suppressed, total_cost, dict(protects), n_mips, optimal, worst_gap,
+                     time.perf_counter() - start, unprotectable)
 
 
 # --- the audit ------------------------------------------------------------------------------

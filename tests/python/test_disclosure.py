@@ -107,6 +107,7 @@ def test_total_that_leaks_a_suppressed_cell_gets_a_complementary_suppression():
     assert ("vop", "F") not in rules and ("vop", "Total") not in rules
     [secondary] = [s for s in checked.suppressions if s.rule == "secondary"]
     assert "protection interval" in secondary.reason
+    assert "to: by_sex {'measure_code': 'vop', 'sex_code': 'M'}" in secondary.reason
 
 
 def test_secondary_suppression_closes_every_additive_group_in_two_dimensions():
