@@ -583,7 +583,6 @@ def protect(
                 known[int(cell_class[offsets[name] + i])] = float(cells[key])
     forced = {int(cell_class[offsets[name] + i]) for name, state in states.items()
               for i in state.table.index if state.mask[state.spec.count].iat[i]}
-    forced -= set()  # a class below the threshold is never known: it was never published
     sensitive = protection.sensitive_expressions(system, t)
     slack = {}
     if rules.rounding_base:
@@ -592,10 +591,8 @@ def protect(
             slack[k] = (system.true[k] - lo, hi - system.true[k])
     selection = protection.choose_complements(system, sensitive, forced, set(known), t, slack,
                                               rules.mip_time_limit)
-    if selection.unprotectable:
-        # nothing suppressible can protect them (e.g. pinned by an earlier release): the
-        # audit names them and the export is refused
-        pass
+    # an expression nothing suppressible can protect (e.g. pinned by an earlier release) is
+    # left as it is: the audit below names it, and the export refuses
 
     for name, state in states.items():
         for i in state.table.index:
