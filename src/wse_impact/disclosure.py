@@ -147,7 +147,8 @@ class DisclosureRules:
                 "audit": "the same intervals computed again from the released values only; the release is refused if any falls short",
                 "cross_output": "cells of linked outputs (a subset of another output's persons) are protected together with it",
                 "differencing": (f"a release is refused when a cell's true count differs from an earlier release's by 1 to "
-                                 f"{t - 1} persons, unless the cell was suppressed in both"),
+                                 f"{t - 1} persons, unless the cell was suppressed in both, or when a share published in "
+                                 f"both stands for persons with, or without, the attribute who differ by 1 to {t - 1}"),
                 "zeros_and_extreme_shares": ZERO_AND_EXTREME_SHARE_RULE,
                 "rounding": (f"published counts rounded to the nearest {self.rounding_base} (0 becomes {self.rounding_base}); "
                              "shares and means on a grid at least as coarse as their unit divided by the smallest count "

@@ -223,6 +223,23 @@ def _true_counts(outputs: dict[str, pd.DataFrame], specs: dict[str, OutputSpec])
     return counts
 
 
+def _true_attribute_counts(outputs: dict[str, pd.DataFrame], specs: dict[str, OutputSpec]) -> dict:
+    """Per output, cell and share column: the persons with the attribute (share x n_persons;
+    weighted persons for a weighted share), the numerator differencing compares."""
+    found = {}
+    for name, table in outputs.items():
+        spec = specs.get(name)
+        if spec is None or not spec.values:
+            continue
+        n = pd.to_numeric(table[spec.count], errors="coerce")
+        found[name] = {}
+        for column in spec.values:
+            attribute = pd.to_numeric(table[column], errors="coerce") * n
+            for (_, row), value in zip(table[list(spec.dimensions)].iterrows(), attribute):
+                found[name].setdefault(cell_key(spec, row), {})[column] = None if pd.isna(value) else float(value)
+    return found
+
+
 def _earlier_known(true_now: dict[str, dict[str, float]], log: list[dict]) -> dict[str, dict[str, float]]:
     """Counts an earlier release published whose true value is unchanged: the attacker has them."""
     known: dict[str, dict[str, float]] = {}
@@ -237,10 +254,16 @@ def _earlier_known(true_now: dict[str, dict[str, float]], log: list[dict]) -> di
     return known
 
 
-def differencing_problems(release: Release, true_now: dict[str, dict[str, float]], log: list[dict]) -> list[str]:
+def differencing_problems(release: Release, true_now: dict[str, dict[str, float]], log: list[dict],
+                          attributes_now: dict | None = None, tables: dict[str, pd.DataFrame] | None = None) -> list[str]:
     """Cells whose true count differs from an earlier release's by 1..threshold-1 persons
-    (a small group, or one person's values, by difference), unless suppressed in both."""
+    (a small group, or one person's values, by difference), unless suppressed in both; and
+    shares published in both releases whose persons with, or without, the attribute differ
+    by 1..threshold-1."""
     t = release.rules.min_persons
+    attributes_now = attributes_now or {}
+    tables = tables or {}
+    row_of = {name: {key: i for i, key in enumerate(keys)} for name, keys in release.keys.items()}
     problems = []
     for entry in log:
         if entry.get("event") != "export":
@@ -259,6 +282,30 @@ def differencing_problems(release: Release, true_now: dict[str, dict[str, float]
                     problems.append(
                         f"{name} cell {key}: its true count differs from the release of {entry['export_date']} by "
                         f"{difference:g} persons (< {t}): the difference would be a small group")
+        # shares published in both: the persons with (or without) the attribute must not
+        # differ by 1..t-1 either (one person's changed status, read from two shares)
+        for name, cells in entry.get("attributes", {}).items():
+            if name not in release.outputs or name not in attributes_now:
+                continue
+            table = tables.get(name)
+            for key, columns in cells.items():
+                row = row_of[name].get(key)
+                for column, (true_before, published_before) in columns.items():
+                    now = attributes_now[name].get(key, {}).get(column)
+                    if (now is None or true_before is None or published_before is None or table is None
+                            or row is None or pd.isna(table.at[row, column])):
+                        continue
+                    counted_before = entry.get("cells", {}).get(name, {}).get(key)
+                    n_before = counted_before[0] if counted_before else None
+                    n_now = true_now[name].get(key)
+                    with_attribute = abs(now - true_before)
+                    without = abs((n_now - now) - (n_before - true_before)) if n_before is not None else 0.0
+                    small = [d for d in (with_attribute, without) if 1e-9 < d < t - 1e-9]
+                    if small:
+                        problems.append(
+                            f"{name} cell {key}, {column}: the persons with or without the attribute differ from the "
+                            f"release of {entry['export_date']} by {min(small):.3g} (< {t}): their values could be read "
+                            "from the two shares")
     return problems
 
 
@@ -350,13 +397,14 @@ def export_outputs(
     log = _read_log(log_path)
     specs = {name: specs.get(name) or infer_spec(name, table) for name, table in outputs.items()}
     true_now = _true_counts(outputs, specs)
+    attributes_now = _true_attribute_counts(outputs, specs)
     release = protect(outputs, specs, links, rules, earlier=_earlier_known(true_now, log))
-    problems = differencing_problems(release, true_now, log)
+    tables = {name: published_table(result) for name, result in release.outputs.items() if result.status == "passed"}
+    problems = differencing_problems(release, true_now, log, attributes_now, tables)
     if problems:
         raise ExportRefused("export refused: differencing with an earlier release would reveal small groups", problems)
 
     # the gate: the audit on exactly what would be written
-    tables = {name: published_table(result) for name, result in release.outputs.items() if result.status == "passed"}
     audit = audit_release(release, tables)
     if not audit.passed:
         raise ExportRefused("export refused: the protection audit finds suppressed cells an attacker could narrow "
@@ -461,6 +509,16 @@ def export_outputs(
                   else float(published.at[i, result.spec.count])]
             for i, (key, true) in enumerate(zip(release.keys[name], release.true_counts[name]))
         }
+    attributes = {}
+    for name, columns_by_key in attributes_now.items():
+        published = tables.get(name)
+        index = {key: i for i, key in enumerate(release.keys[name])}
+        attributes[name] = {
+            key: {column: [value, None if published is None or pd.isna(published.at[index[key], column])
+                           else float(published.at[index[key], column])]
+                  for column, value in columns.items()}
+            for key, columns in columns_by_key.items()
+        }
     with log_path.open("a") as f:
         f.write(json.dumps({
             "event": "export",
@@ -469,6 +527,7 @@ def export_outputs(
             "retain_until": retain_until.isoformat(),
             "report_sha256": _sha256(folder / REPORT),
             "cells": cells,
+            "attributes": attributes,
         }) + "\n")
     return ExportResult(folder, report, [folder / f for f in files], found_warnings, custodian_path, release)
 

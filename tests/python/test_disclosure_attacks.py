@@ -376,6 +376,21 @@ def test_a_second_release_differing_by_one_person_is_refused_naming_the_cells(tm
                    specs=SPECS, links=LINKS)
 
 
+def test_a_second_release_where_one_persons_status_changed_is_refused_naming_the_share(tmp_path):
+    # same persons, same counts; one person's employment at quarter 2 corrected: the two
+    # releases' shares at quarter 2 differ by exactly one person
+    warehouse, exports = tmp_path / "warehouse", tmp_path / "exports"
+    export_outputs(warehouse, exports, today=TODAY, outputs=profile_and_window(62), specs=SPECS, links=LINKS)
+    corrected = [e + (k == 2) for k, e in zip(range(-4, 9), EMPLOYED)]
+    with pytest.raises(ExportRefused, match="differencing") as refused:
+        export_outputs(warehouse, exports, today=date(2026, 6, 2), outputs=profile_and_window(62, corrected),
+                       specs=SPECS, links=LINKS)
+    [problem] = refused.value.problems
+    assert problem.startswith('window cell ["vop", "2"], share_employed') and "by 1 (< 10)" in problem
+    # the same data again is no difference at all
+    export_outputs(warehouse, exports, today=date(2026, 6, 3), outputs=profile_and_window(62), specs=SPECS, links=LINKS)
+
+
 # --- the audit is the gate ----------------------------------------------------------------
 
 def test_the_audit_refuses_a_release_that_earlier_releases_make_unsafe_naming_the_cells(tmp_path):

@@ -251,8 +251,14 @@ def test_differencing_with_an_earlier_release_is_refused(tmp_path):
                for p in refused.value.problems), refused.value.problems
     assert not (export_dir / "2026-06-02").exists()
     assert len((warehouse / "disclosure" / RELEASE_LOG).read_text().splitlines()) == 1
-    # ten more is a publishable difference
+    # ten more is a group of ten, but of them 5 (share 0.5) or 7.5 / 2.5 (share 0.75) employed:
+    # the difference of the two releases' shares would be a small cell
     write_research_db(warehouse, standard_outputs(vop_total=70))
+    with pytest.raises(ExportRefused, match="differencing") as refused:
+        export_outputs(warehouse, export_dir, today=date(2026, 6, 2))
+    assert all("share_employed" in p for p in refused.value.problems), refused.value.problems
+    # forty more: 20 / 20 and 30 / 10 employed / not employed, each a publishable group
+    write_research_db(warehouse, standard_outputs(vop_total=100))
     export_outputs(warehouse, export_dir, today=date(2026, 6, 2))
     assert (export_dir / "2026-06-02").is_dir()
 
