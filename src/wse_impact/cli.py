@@ -67,16 +67,22 @@ def _export(args: argparse.Namespace) -> int:
         print(f"wse-impact export: warning: {warning.message}", file=sys.stderr)
     for name, entry in result.report["outputs"].items():
         print(f"{name}: {entry['status']}, {entry['cells_suppressed']} of {entry['cells']} cells suppressed")
+    audit = result.report["protection_audit"]
+    print(f"Protection audit: {audit['status']} ({audit['integer_programs_solved']} integer programs over "
+          f"{audit['unknown_counts']} unknown counts)")
     print(f"Export written to {result.folder}")
+    print(f"Custodian's report (restricted, every suppression's rule and reason): {result.custodian_report}")
     return 0
 
 
 def _purge(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from wse_impact.export import purge_exports
+    from wse_impact.export import purge_exports, restricted_dir_of
 
-    purged = purge_exports(args.export_dir, date.fromisoformat(args.today) if args.today else None)
+    restricted = restricted_dir_of(args.warehouse_dir)
+    purged = purge_exports(args.export_dir, date.fromisoformat(args.today) if args.today else None,
+                           restricted_dir=restricted)
     for folder in purged:
         print(f"purged {folder}")
     if not purged:
@@ -115,15 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--suites", default=None, help="comma-separated suite names (default: all)")
     val.add_argument("--no-docs", action="store_true", help="do not write Data Docs")
     val.set_defaults(func=_validate)
-    exp = sub.add_parser("export", help="disclosure-check the output tables and write the passing ones to exports/<date>/")
+    exp = sub.add_parser("export", help="disclosure-check the output tables, audit the suppression, write the passing "
+                                        "ones to exports/<date>/ and the custodian's report to <warehouse>/disclosure/")
     exp.add_argument("--warehouse-dir", default=None, help="default: $WSE_WAREHOUSE_DIR or warehouse")
     exp.add_argument("--export-dir", default=None, help="default: $WSE_EXPORT_DIR or exports")
     exp.add_argument("--round-to", type=int, default=None, metavar="BASE", help="round published counts to BASE (e.g. 5)")
     exp.add_argument("--today", default=None, help=argparse.SUPPRESS)
     exp.set_defaults(func=_export)
 
-    purge = sub.add_parser("purge", help="delete exports whose retention date has passed")
+    purge = sub.add_parser("purge", help="delete the exports once the retention date (dbt_project.yml, "
+                                         "vars: retain_until) has passed")
     purge.add_argument("--export-dir", default=None, help="default: $WSE_EXPORT_DIR or exports")
+    purge.add_argument("--warehouse-dir", default=None, help="where the restricted release log is "
+                                                             "(default: $WSE_WAREHOUSE_DIR or warehouse)")
     purge.add_argument("--today", default=None, help=argparse.SUPPRESS)
     purge.set_defaults(func=_purge)
     return parser

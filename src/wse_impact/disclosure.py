@@ -1,10 +1,13 @@
 """Statistical disclosure control of the research outputs, declared once.
 
 The rules and their parameters live in `DisclosureRules` (one instance, `DEFAULT_RULES`);
-every output goes through `apply_disclosure`, which never looks at an output's name for
-its rules, only at its `OutputSpec` (which columns are dimensions, which dimensions' `Total`
-rows are sums of the others, which columns are values bound to the row's persons, which are
-magnitudes with their carried contributors).
+every output goes through `protect` (or `apply_disclosure`, which returns its tables), which
+never looks at an output's name for its rules, only at its `OutputSpec`: which columns are
+dimensions, which dimensions' `Total` rows are sums of the others (`additive`) or unions of
+them (`union`), over which dimensions the count is the same (`constant_over`), which columns
+are shares bound to the row's persons (`values`), which are magnitudes with their carried
+contributors. The specs are declared next to the outputs, in each output model's yml under
+`config.meta.disclosure` (`wse_impact.project.output_specs`).
 
 Rules, in the order applied:
 
@@ -21,34 +24,42 @@ Rules, in the order applied:
 3b. **Primary, shares** (`share_*` columns): a share is suppressed when the persons it
    implies with the attribute (n_persons x share), or without it, number 1 to
    `min_persons` - 1: a share of 1 in 20 is a cell of one person.
-4. **Secondary (complementary)**: in every additive group (the rows that differ only in one
-   additive dimension: its `Total` row and its parts), a group holding exactly one
-   suppressed cell of a column gets a second one, the smallest published part (by
-   `n_persons`), or the `Total` row when no part is left, so that no suppressed cell is the
-   difference of published cells. Suppressing `n_persons` suppresses the row's values too.
-5. **Across outputs** (`Link`): where one output's cell counts a subset of the persons of
-   another output's cell, the subset is suppressed when both are published and differ by
-   fewer than `min_persons` persons (the difference would be a small cell), or when the
-   two are equal and one is suppressed. Steps 4 and 5 repeat until nothing changes.
+4. **Secondary (complementary), by optimisation** (`wse_impact.protection`): every count
+   below the threshold, and every difference between linked outputs' cells (a subset and its
+   superset) of 1 to `min_persons` - 1 persons, must keep a protection interval in what an
+   attacker can derive from all released tables together (and from earlier releases of the
+   same counts): its largest possible value at least `min_persons`, and the interval at least
+   `min_persons` wide. The complementary cells are chosen jointly over the linked outputs by a
+   mixed-integer program (Fischetti-Salazar's model, HiGHS) at least cost: fewest cells, then
+   fewest persons. Suppressing `n_persons` suppresses the row's values too.
+5. **Audit**: the attacker's intervals are computed again, by integer programs, from the
+   released values alone; a release whose audit fails is refused, naming the cells.
 6. **Zeros and 100 % shares** (the stated rule): an empty cell is not a row (no zero counts
    are published, so no structural-zero pattern is published either); a share of exactly
    0 or 1 in a cell of at least `min_persons` persons says something of every person in
-   the cell (group disclosure) and is released with a note in the report
+   the cell (group disclosure) and is released with a note in the custodian's report
    (`extreme_shares="note"`), or suppressed (`extreme_shares="suppress"`).
 7. **Rounding** (optional, `rounding_base`, e.g. 5): published counts are rounded to the
-   nearest multiple of the base, counts that round to 0 become the base.
+   nearest multiple of the base, counts that round to 0 become the base; shares and means
+   are then published on a grid (`ratio_step`) coarse enough that every count of the
+   rounding interval stays consistent with them: a share published with 6 significant
+   digits next to a rounded count gives the count back.
 
 Every suppression is recorded (`Suppression`): output, cell (its dimension values), column,
-rule and reason. The suppressed value itself is never recorded: the report leaves the
-secure environment with the outputs.
+rule and reason, for the custodian's report on the restricted side; the released report
+states only the rules, their parameters, the method and the audit's figures.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pandas as pd
+
+from wse_impact import protection
 
 __all__ = [
     "DisclosureRules",
@@ -59,8 +70,14 @@ __all__ = [
     "Link",
     "Suppression",
     "CheckedOutput",
+    "Release",
+    "protect",
+    "audit_release",
     "apply_disclosure",
     "infer_spec",
+    "ratio_step",
+    "rounding_interval",
+    "cell_key",
 ]
 
 TOTAL = "Total"
@@ -70,8 +87,22 @@ CONTRIBUTOR_PREFIX = "dc_"
 ZERO_AND_EXTREME_SHARE_RULE = (
     "Empty cells are not rows: zero counts are never published. A share of exactly 0 or 1 "
     "in a cell of at least min_persons persons describes every person of the cell (group "
-    "disclosure); it is released and listed under notes when extreme_shares is 'note', "
-    "suppressed when it is 'suppress'."
+    "disclosure); it is released when extreme_shares is 'note' (and noted in the custodian's "
+    "report), suppressed when it is 'suppress'."
+)
+
+PROTECTION_METHOD = (
+    "Optimal cell suppression after Fischetti and Salazar (the model of tau-ARGUS's and "
+    "sdcTable's 'optimal' methods), solved by HiGHS (scipy.optimize.milp): for every count "
+    "below the threshold, and every difference of 1 to threshold-1 persons between a linked "
+    "subset and superset, two deviation vectors of the whole set of released tables "
+    "(additive totals, unions over non-additive dimensions (Total <= sum of parts), links between "
+    "outputs, counts constant over a dimension, rows of at least 1 person, rounding "
+    "intervals, counts published by earlier releases) must move it up to at least the "
+    "threshold and give an interval at least the threshold wide; the complementary cells "
+    "are chosen jointly at least cost: fewest cells suppressed, then fewest persons. "
+    "Audit: the attacker's smallest and largest value of each such count or difference, "
+    "by integer programs over the released values only."
 )
 
 
@@ -85,6 +116,8 @@ class DisclosureRules:
     p_percent: float = 0.10
     rounding_base: int | None = None
     extreme_shares: str = "note"
+    # seconds HiGHS may spend on one joint suppression program (then: best pattern found)
+    mip_time_limit: float = 60.0
 
     def __post_init__(self) -> None:
         if self.min_persons < 1:
@@ -100,19 +133,29 @@ class DisclosureRules:
 
     def describe(self) -> dict:
         """The parameters and the stated rules, for the checking report."""
+        t = self.min_persons
         return {
             **asdict(self),
             "rules": {
-                "min_persons": f"cells with fewer than {self.min_persons} distinct persons are suppressed, with the values of their row",
+                "min_persons": f"cells with fewer than {t} distinct persons are suppressed, with the values of their row",
                 "dominance": f"a magnitude is suppressed when its {self.dominance_n} largest contributors exceed {self.dominance_k:.0%} of the cell total",
                 "p_percent": f"a magnitude is suppressed when total - top1 - top2 < {self.p_percent:.0%} of top1",
-                "secondary": "an additive group (a 'Total' row and its parts) never holds exactly one suppressed cell per column; the smallest published part (or the Total) is suppressed as well",
-                "cross_output": f"a cell counting a subset of another output's cell is suppressed when both are published and differ by 1 to {self.min_persons - 1} persons, or are equal while one is suppressed",
-                "min_persons_share": f"a share is suppressed when n_persons x share, or n_persons x (1 - share), lies between 1 and {self.min_persons - 1}",
+                "min_persons_share": f"a share is suppressed when n_persons x share, or n_persons x (1 - share), lies between 1 and {t - 1}",
+                "secondary": (f"complementary cells chosen by optimisation so that every count below {t}, and every difference "
+                              f"of 1 to {t - 1} persons between a linked subset and superset, can take, given everything "
+                              f"released (now and before), a value of at least {t} and an interval at least {t} wide"),
+                "audit": "the same intervals computed again from the released values only; the release is refused if any falls short",
+                "cross_output": "cells of linked outputs (a subset of another output's persons) are protected together with it",
+                "differencing": (f"a release is refused when a cell's true count differs from an earlier release's by 1 to "
+                                 f"{t - 1} persons, unless the cell was suppressed in both, or when a share published in "
+                                 f"both stands for persons with, or without, the attribute who differ by 1 to {t - 1}"),
                 "zeros_and_extreme_shares": ZERO_AND_EXTREME_SHARE_RULE,
-                "rounding": (f"published counts rounded to the nearest {self.rounding_base} (0 becomes {self.rounding_base})"
+                "rounding": (f"published counts rounded to the nearest {self.rounding_base} (0 becomes {self.rounding_base}); "
+                             "shares and means on a grid at least as coarse as their unit divided by the smallest count "
+                             "the rounded count allows, so that every such count stays possible"
                              if self.rounding_base else "no rounding"),
             },
+            "method": PROTECTION_METHOD,
         }
 
 
@@ -124,12 +167,15 @@ class Magnitude:
     """A published mean or sum of amounts and the contributor columns it is checked with.
 
     `total`: the cell's sum of contributions; `tops`: the largest contributions, largest
-    first (upper bounds are allowed: the check then errs on the side of suppression).
+    first (upper bounds are allowed: the check then errs on the side of suppression);
+    `unit`: the granularity of one person's contribution (0.5 for class midpoints of days),
+    for the rounding grid.
     """
 
     column: str
     total: str
     tops: tuple[str, ...]
+    unit: float = 1.0
 
     @property
     def contributor_columns(self) -> tuple[str, ...]:
@@ -138,7 +184,14 @@ class Magnitude:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """The structure of one output table, as far as disclosure control needs it."""
+    """The structure of one output table, as far as disclosure control needs it.
+
+    `additive`: dimensions whose `Total` row is the sum of the others; `union`: dimensions
+    whose `Total` row counts persons each in at least one of the others (a person may be in
+    several: Total <= sum of parts; where each part is also a subset of the Total, declare
+    that as a link); `constant_over`: dimensions over which the count is the same (the same
+    persons at every relative quarter); `values`: shares of the row's persons.
+    """
 
     name: str
     dimensions: tuple[str, ...]
@@ -146,6 +199,20 @@ class OutputSpec:
     values: tuple[str, ...] = ()
     magnitudes: tuple[Magnitude, ...] = ()
     count: str = COUNT
+    union: tuple[str, ...] = ()
+    constant_over: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [d for d in (*self.additive, *self.union, *self.constant_over) if d not in self.dimensions]
+        if unknown:
+            raise ValueError(f"output {self.name}: {unknown} are not among its dimensions {self.dimensions}")
+        if set(self.additive) & set(self.union):
+            raise ValueError(f"output {self.name}: a dimension is either additive or a union, not both")
+        if self.additive and (self.values or self.magnitudes):
+            # the audit models counts only: a share or mean summed over an additive
+            # dimension would be a relation it does not see
+            raise ValueError(f"output {self.name}: shares or magnitudes in an output with additive dimensions "
+                             "are not covered by the protection audit; publish them in an output without")
 
     @property
     def checked_columns(self) -> tuple[str, ...]:
@@ -189,6 +256,8 @@ class CheckedOutput:
     notes: list[dict] = field(default_factory=list)
     n_cells: int = 0
     n_suppressed: int = 0
+    n_primary_counts: int = 0
+    n_suppressed_counts: int = 0
 
     @property
     def status(self) -> str:
@@ -200,7 +269,8 @@ def infer_spec(name: str, table: pd.DataFrame) -> OutputSpec:
 
     Dimensions: every non-numeric column; additive: every dimension holding a `Total` row
     (treating a non-additive total as additive can only add suppressions); values: every
-    other numeric column except the contributor (`dc_`) columns.
+    other numeric column except the contributor (`dc_`) columns. Values in an output with a
+    `Total` row are not covered by the audit: such an output must declare its spec.
     """
     dims, values = [], []
     for column in table.columns:
@@ -212,6 +282,11 @@ def infer_spec(name: str, table: pd.DataFrame) -> OutputSpec:
             dims.append(column)
     additive = [d for d in dims if (table[d].astype("string") == TOTAL).any()]
     return OutputSpec(name=name, dimensions=tuple(dims), additive=tuple(additive), values=tuple(values))
+
+
+def cell_key(spec: OutputSpec, row) -> str:
+    """A cell's dimension values as one string (the release log's key)."""
+    return json.dumps([None if pd.isna(row[d]) else str(row[d]) for d in spec.dimensions])
 
 
 class _State:
@@ -228,6 +303,7 @@ class _State:
         self.log: list[Suppression] = []
         self.notes: list[dict] = []
         self.count = pd.to_numeric(self.table[spec.count], errors="coerce")
+        self.keys = [cell_key(spec, row) for _, row in self.table[list(spec.dimensions)].iterrows()]
 
     def cell(self, i: int) -> dict:
         return {d: _plain(self.table.at[i, d]) for d in self.spec.dimensions}
@@ -299,43 +375,25 @@ def _primary(state: _State, rules: DisclosureRules) -> None:
                                     "note": f"share of {v:.0%} released: it describes a group of at least {rules.min_persons} persons, not one"})
 
 
-def _additive_groups(state: _State):
-    """(dimension, total row index, part row indexes) for every additive group."""
-    table = state.table
-    for dim in state.spec.additive:
-        others = [d for d in state.spec.dimensions if d != dim]
-        keys = table[others].astype("string").fillna("<null>") if others else None
-        grouped = (keys.groupby(others if len(others) > 1 else others[0], sort=False).groups
-                   if others else {(): table.index})
-        for rows in grouped.values():
-            rows = list(rows)
-            is_total = table.loc[rows, dim].astype("string") == TOTAL
-            totals = [r for r, t in zip(rows, is_total) if t]
-            parts = [r for r, t in zip(rows, is_total) if not t]
+def _rows_by_other_dimensions(state: _State, dim: str) -> dict[tuple, list[int]]:
+    """The table's rows grouped by every dimension but `dim`."""
+    columns = [state.table[d].astype("string").fillna("<null>").tolist()
+               for d in state.spec.dimensions if d != dim]
+    grouped: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(*columns) if columns else [()] * len(state.table)):
+        grouped.setdefault(key, []).append(i)
+    return grouped
+
+
+def _groups(state: _State, dims: tuple[str, ...]):
+    """(dimension, total row, part rows) for every group of rows that differ only in `dim`."""
+    for dim in dims:
+        is_total = (state.table[dim].astype("string") == TOTAL).fillna(False).tolist()
+        for rows in _rows_by_other_dimensions(state, dim).values():
+            totals = [r for r in rows if is_total[r]]
+            parts = [r for r in rows if not is_total[r]]
             if len(totals) == 1 and parts:
                 yield dim, totals[0], parts
-
-
-def _secondary(state: _State) -> bool:
-    changed = False
-    for dim, total, parts in list(_additive_groups(state)):
-        for column in state.spec.checked_columns:
-            mask = state.mask[column]
-            cells = [total, *parts]
-            if sum(bool(mask.iat[r]) for r in cells) != 1:
-                continue
-            open_parts = [r for r in parts if not mask.iat[r]]
-            if open_parts:
-                pick = min(open_parts, key=lambda r: (state.count.iat[r], r))
-            else:
-                pick = total
-            where = {d: _plain(state.table.at[total, d]) for d in state.spec.dimensions if d != dim}
-            changed |= state.suppress(
-                pick, column, "secondary",
-                f"complementary: otherwise the one suppressed cell of {column} over {dim} "
-                f"(at {where}) could be recomputed from its '{TOTAL}' row",
-            )
-    return changed
 
 
 def _select(state: _State, where: dict) -> pd.Series:
@@ -345,38 +403,286 @@ def _select(state: _State, where: dict) -> pd.Series:
     return selected
 
 
-def _links(states: dict[str, _State], links: tuple[Link, ...], rules: DisclosureRules) -> bool:
-    changed = False
+def _build_system(states: dict[str, _State], links: tuple[Link, ...]):
+    """The attacker's relations over count classes (see `wse_impact.protection`)."""
+    offsets, cells = {}, []
+    for name, state in states.items():
+        offsets[name] = len(cells)
+        cells.extend((name, i) for i in range(len(state.table)))
+    parent = list(range(len(cells)))
+
+    def root(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for name, state in states.items():
+        for dim in state.spec.constant_over:
+            for rows in _rows_by_other_dimensions(state, dim).values():
+                for r in rows[1:]:
+                    parent[root(offsets[name] + r)] = root(offsets[name] + rows[0])
+    roots = sorted({root(c) for c in range(len(cells))})
+    class_of_root = {r: k for k, r in enumerate(roots)}
+    cell_class = np.array([class_of_root[root(c)] for c in range(len(cells))])
+    n = len(roots)
+    true = np.zeros(n)
+    n_cells = np.zeros(n)
+    labels = [""] * n
+    for c, (name, i) in enumerate(cells):
+        k = cell_class[c]
+        state = states[name]
+        value = state.count.iat[i]
+        value = 1.0 if pd.isna(value) else float(value)
+        if n_cells[k] and true[k] != value:
+            raise ValueError(f"output {name}: the count of {state.cell(i)} differs from the other cells over "
+                             f"{state.spec.constant_over}, declared constant")
+        true[k] = value
+        if not n_cells[k]:
+            over = state.spec.constant_over
+            cell = state.cell(i)
+            if over:
+                cell = {d: v for d, v in cell.items() if d not in over}
+                labels[k] = f"{name} {cell} (every {', '.join(over)})"
+            else:
+                labels[k] = f"{name} {cell}"
+        n_cells[k] += 1
+
+    def cls(name, i):
+        return int(cell_class[offsets[name] + i])
+
+    eq, ineq, seen, groups = [], [], set(), []
+
+    def add(rows, row):
+        row = {k: v for k, v in row.items() if v != 0}
+        sig = tuple(sorted(row.items()))
+        if row and sig not in seen:
+            seen.add(sig)
+            rows.append(row)
+
+    for name, state in states.items():
+        for dim, total, parts in _groups(state, state.spec.additive):
+            row = {cls(name, total): 1.0}
+            for p in parts:
+                row[cls(name, p)] = row.get(cls(name, p), 0.0) - 1.0
+            add(eq, row)
+            groups.append((cls(name, total), tuple(dict.fromkeys(cls(name, p) for p in parts))))
+        for dim, total, parts in _groups(state, state.spec.union):
+            # every person of the Total is in at least one part: Total <= sum of the parts.
+            # (A part <= Total holds only where both describe a person at the same moment:
+            # declare it as a link where it does.)
+            t = cls(name, total)
+            row = {t: 1.0}
+            for p in parts:
+                row[cls(name, p)] = row.get(cls(name, p), 0.0) - 1.0
+            add(ineq, row)
+    pairs = []
     for link in links:
         if link.superset not in states or link.subset not in states:
             continue
         sup, sub = states[link.superset], states[link.subset]
         sup_rows = sup.table.index[_select(sup, link.superset_where)]
         sub_rows = sub.table.index[_select(sub, link.subset_where)]
+        sup_by_key = {}
         for i in sup_rows:
-            key = {c: str(sup.table.at[i, c]) for c in link.on}
-            for j in sub_rows:
-                if any(str(sub.table.at[j, c]) != v for c, v in key.items()):
-                    continue
-                a, b = sup.count.iat[i], sub.count.iat[j]
-                a_hidden, b_hidden = bool(sup.mask[sup.spec.count].iat[i]), bool(sub.mask[sub.spec.count].iat[j])
-                if pd.isna(a) or pd.isna(b):
-                    continue
-                difference = a - b
-                if not a_hidden and not b_hidden and 0 < difference < rules.min_persons:
-                    changed |= sub.suppress(j, sub.spec.count, "cross_output",
-                                            f"differs from {link.superset} at {key or 'all'} by fewer than {rules.min_persons} persons ({link.name})")
-                elif difference == 0 and a_hidden and not b_hidden:
-                    changed |= sub.suppress(j, sub.spec.count, "cross_output",
-                                            f"equals a suppressed cell of {link.superset} ({link.name})")
-                elif difference == 0 and b_hidden and not a_hidden:
-                    changed |= sup.suppress(i, sup.spec.count, "cross_output",
-                                            f"equals a suppressed cell of {link.subset} ({link.name})")
-    return changed
+            sup_by_key.setdefault(tuple(str(sup.table.at[i, c]) for c in link.on), []).append(i)
+        for j in sub_rows:
+            for i in sup_by_key.get(tuple(str(sub.table.at[j, c]) for c in link.on), ()):
+                a, b = cls(link.superset, i), cls(link.subset, j)
+                if a != b:
+                    add(ineq, {b: 1.0, a: -1.0})
+                    pairs.append((b, a, link.name))
+    system = protection.CountSystem(labels, true, n_cells, eq, ineq, list(dict.fromkeys(pairs)), groups)
+    return system, offsets, cell_class
+
+
+def _group_sums(system: protection.CountSystem, suppressed: set[int], threshold: int) -> list:
+    """Sets of suppressed parts of an additive group whose union is small (1..threshold-1)."""
+    found = []
+    for total, parts in system.groups:
+        hidden = [p for p in parts if p in suppressed]
+        value = sum(system.true[p] for p in hidden)
+        if len(hidden) >= 2 and 0 < value < threshold:
+            found.append(protection.Sensitive(
+                f"sum of the suppressed parts of {system.labels[total]}", tuple((p, 1.0) for p in hidden),
+                float(value), float(len(hidden))))
+    return found
+
+
+def rounding_interval(value: float, base: int, threshold: int = 1) -> tuple[float, float]:
+    """The integers a published rounded count can stand for (published counts are >= threshold)."""
+    if value <= base:
+        lo, hi = 1, math.ceil(1.5 * base) - 1
+    else:
+        lo, hi = math.ceil(value - base / 2), math.ceil(value + base / 2) - 1
+    return float(max(lo, threshold)), float(hi)
+
+
+def ratio_step(unit: float, smallest_count: float) -> float:
+    """The coarsest-needed grid for a share or mean next to a rounded count: the smallest of
+    1, 2, 5 x 10^k that is at least unit / smallest_count, so that for every count n the
+    rounded count allows, some total (a multiple of `unit`) gives the published value."""
+    need = unit / max(smallest_count, 1.0)
+    exponent = math.floor(math.log10(need))
+    for mantissa in (1, 2, 5, 10):
+        step = mantissa * 10.0 ** exponent
+        if step >= need * (1 - 1e-12):
+            return step
+    return 10.0 ** (exponent + 1)  # pragma: no cover
 
 
 def _round(value: float, base: int) -> int:
     return max(base, int(base * math.floor(value / base + 0.5)))
+
+
+@dataclass
+class Release:
+    """One export's outputs after disclosure control, with what the custodian needs."""
+
+    outputs: dict[str, CheckedOutput]
+    rules: DisclosureRules
+    system: protection.CountSystem
+    offsets: dict[str, int]
+    cell_class: np.ndarray
+    keys: dict[str, list[str]]
+    true_counts: dict[str, list[float]]
+    known: dict[int, float]
+    selection: protection.Selection
+    audit: protection.AuditResult | None = None
+    suppressed_before: dict[str, int] = field(default_factory=dict)  # counts below the threshold
+
+    def class_of(self, name: str, row: int) -> int:
+        return int(self.cell_class[self.offsets[name] + row])
+
+
+def protect(
+    outputs: dict[str, pd.DataFrame],
+    specs: dict[str, OutputSpec] | None = None,
+    links: tuple[Link, ...] = (),
+    rules: DisclosureRules = DEFAULT_RULES,
+    earlier: dict[str, dict[str, float]] | None = None,
+) -> Release:
+    """Check every output of one export together; return what may be published, and why not.
+
+    `earlier[output][cell key]` = a count an earlier release published whose true value is
+    the same now: the attacker knows it, so it cannot serve as a complement and constrains
+    the audit.
+    """
+    specs = dict(specs or {})
+    states = {name: _State(specs.get(name) or infer_spec(name, table), table) for name, table in outputs.items()}
+    for state in states.values():
+        _primary(state, rules)
+    system, offsets, cell_class = _build_system(states, links)
+    t = rules.min_persons
+
+    known = {}
+    for name, cells in (earlier or {}).items():
+        if name not in states:
+            continue
+        for i, key in enumerate(states[name].keys):
+            if key in cells:
+                known[int(cell_class[offsets[name] + i])] = float(cells[key])
+    forced = {int(cell_class[offsets[name] + i]) for name, state in states.items()
+              for i in state.table.index if state.mask[state.spec.count].iat[i]}
+    sensitive = protection.sensitive_expressions(system, t)
+    slack = {}
+    if rules.rounding_base:
+        for k in range(system.n):
+            lo, hi = rounding_interval(_round(system.true[k], rules.rounding_base), rules.rounding_base, t)
+            slack[k] = (system.true[k] - lo, hi - system.true[k])
+    selection = protection.choose_complements(system, sensitive, forced, set(known), t, slack,
+                                              rules.mip_time_limit)
+    # an expression nothing suppressible can protect (e.g. pinned by an earlier release) is
+    # left as it is: the audit below names it, and the export refuses
+
+    for name, state in states.items():
+        for i in state.table.index:
+            k = int(cell_class[offsets[name] + i])
+            if k in selection.suppressed and not state.mask[state.spec.count].iat[i]:
+                protected = selection.protects.get(k, [])
+                named = "; ".join(protected[:3]) + (f"; and {len(protected) - 3} more" if len(protected) > 3 else "")
+                state.suppress(i, state.spec.count, "secondary",
+                               "complementary: chosen by the protection program (least cost) to give a protection "
+                               f"interval (upper bound >= {t}, width >= {t}) to: {named or 'the counts below the threshold'}")
+    checked = {}
+    for name, state in states.items():
+        checked[name] = _published(state, rules)
+    release = Release(
+        outputs=checked, rules=rules, system=system, offsets=offsets, cell_class=cell_class,
+        keys={name: state.keys for name, state in states.items()},
+        true_counts={name: [float(v) for v in state.count.fillna(0)] for name, state in states.items()},
+        known=known, selection=selection,
+        suppressed_before={name: int((state.count.fillna(0) < t).sum()) for name, state in states.items()},
+    )
+    release.audit = audit_release(release, {name: c.table for name, c in checked.items()})
+    return release
+
+
+def _published(state: _State, rules: DisclosureRules) -> CheckedOutput:
+    spec = state.spec
+    table = state.table.drop(columns=list(spec.contributor_columns))
+    table = table.drop(columns=[c for c in table.columns if c.startswith(CONTRIBUTOR_PREFIX)])
+    table[spec.count] = state.count.astype("Int64")
+    for column, mask in state.mask.items():
+        if column != spec.count:
+            table[column] = pd.to_numeric(table[column], errors="coerce").astype("Float64")
+        table.loc[mask, column] = pd.NA
+    if rules.rounding_base:
+        base = rules.rounding_base
+        published = ~state.mask[spec.count]
+        table.loc[published, spec.count] = [_round(v, base) for v in table.loc[published, spec.count]]
+        smallest = pd.Series(np.nan, index=table.index)
+        smallest[published] = [rounding_interval(v, base, rules.min_persons)[0]
+                               for v in table.loc[published, spec.count]]
+        units = {c: 1.0 for c in spec.values} | {m.column: m.unit for m in spec.magnitudes}
+        for column, unit in units.items():
+            values = table[column]
+            out = []
+            for i in table.index:
+                v = values.at[i]
+                if pd.isna(v) or pd.isna(smallest.at[i]):
+                    out.append(pd.NA)
+                    continue
+                step = ratio_step(unit, smallest.at[i])
+                decimals = max(0, -math.floor(math.log10(step)) + 1)
+                out.append(round(round(float(v) / step) * step, decimals))
+            table[column] = pd.array(out, dtype="Float64")
+    n_cells = len(table) * len(spec.checked_columns)
+    n_suppressed = int(sum(m.sum() for m in state.mask.values()))
+    return CheckedOutput(spec, table, state.log, state.notes, n_cells, n_suppressed,
+                         n_primary_counts=int(sum(1 for s in state.log if s.column == spec.count and s.rule == "min_persons")),
+                         n_suppressed_counts=int(state.mask[spec.count].sum()))
+
+
+def audit_release(release: Release, published: dict[str, pd.DataFrame]) -> protection.AuditResult:
+    """The gate's audit on exactly the tables that would be written (`published`, indexed
+    by the checked tables' rows): every count below the threshold, every small difference
+    between linked cells and every small union of suppressed parts keeps its interval."""
+    rules, system = release.rules, release.system
+    t = rules.min_persons
+    known: dict[int, tuple[float, float]] = {k: (v, v) for k, v in release.known.items()}
+    problems = []
+    for name, table in published.items():
+        spec = release.outputs[name].spec
+        for i, value in table[spec.count].items():
+            if pd.isna(value):
+                continue
+            k = release.class_of(name, int(i))
+            if rules.rounding_base:
+                interval = rounding_interval(float(value), rules.rounding_base, t)
+            else:
+                interval = (float(value), float(value))
+            if release.true_counts[name][int(i)] < t:
+                problems.append(f"{name} {release.keys[name][int(i)]}: a count below {t} is published")
+            if k in known:
+                lo, hi = known[k]
+                interval = (max(lo, interval[0]), min(hi, interval[1]))
+            known[k] = interval
+    suppressed = {k for k in range(system.n) if k not in known}
+    sensitive = protection.sensitive_expressions(system, t) + _group_sums(system, suppressed, t)
+    result = protection.audit(system, known, sensitive, t)
+    result.problems[:0] = problems
+    return result
 
 
 def apply_disclosure(
@@ -385,36 +691,5 @@ def apply_disclosure(
     links: tuple[Link, ...] = (),
     rules: DisclosureRules = DEFAULT_RULES,
 ) -> dict[str, CheckedOutput]:
-    """Check every output of one export together; return what may be published, and why not."""
-    specs = dict(specs or {})
-    states = {name: _State(specs.get(name) or infer_spec(name, table), table) for name, table in outputs.items()}
-    for state in states.values():
-        _primary(state, rules)
-    for _ in range(1000):
-        changed = _links(states, links, rules)
-        for state in states.values():
-            changed |= _secondary(state)
-        if not changed:
-            break
-    else:  # pragma: no cover - every pass suppresses at least one more cell, so it ends
-        raise RuntimeError("secondary suppression did not converge")
-
-    checked = {}
-    for name, state in states.items():
-        spec = state.spec
-        table = state.table.drop(columns=list(spec.contributor_columns))
-        table = table.drop(columns=[c for c in table.columns if c.startswith(CONTRIBUTOR_PREFIX)])
-        table[spec.count] = state.count.astype("Int64")
-        for column, mask in state.mask.items():
-            if column != spec.count:
-                table[column] = pd.to_numeric(table[column], errors="coerce").astype("Float64")
-            table.loc[mask, column] = pd.NA
-        if rules.rounding_base:
-            published = ~state.mask[spec.count]
-            table.loc[published, spec.count] = [
-                _round(v, rules.rounding_base) for v in table.loc[published, spec.count]
-            ]
-        n_cells = len(table) * len(spec.checked_columns)
-        n_suppressed = int(sum(m.sum() for m in state.mask.values()))
-        checked[name] = CheckedOutput(spec, table, state.log, state.notes, n_cells, n_suppressed)
-    return checked
+    """`protect`'s checked tables (what may be published), for callers that need no more."""
+    return protect(outputs, specs, links, rules).outputs

@@ -3,13 +3,22 @@
 `export_outputs` reads every table of schema `outputs` from the research database (opened
 read-only), refuses the whole export, writing nothing, when any output is not an aggregate
 (person-level rows, a person identifier, INSZ-like values, exact amounts or exact dates),
-applies `wse_impact.disclosure` to all outputs together, refuses again when a published
-cell differs from the same cell of an earlier release by fewer than the threshold
-(differencing), and only then writes `exports/<date>/`: one CSV per output that passes,
-`checking_report.json`, the plot of the employment outcome, `retention.yml` and
-`SHA256SUMS`; the release is appended to `exports/release_log.jsonl`.
+applies `wse_impact.disclosure.protect` to all outputs together (with the output specs
+declared in the outputs' yml and the counts earlier releases published), refuses when a
+cell's true count differs from an earlier release's by 1 to threshold-1 persons
+(differencing on true values), runs the protection audit on exactly the tables that would be
+written and refuses, naming the cells, when it fails; only then writes:
 
-`purge_exports` deletes the export folders whose retention date has passed.
+- released (leaves the secure environment), `exports/<date>/`: one CSV per output that passes
+  (suppressed cells empty), `checking_report.json` (rules, parameters, method, the audit's
+  figures; no per-cell rule or reason), the plot of the employment outcome, `retention.yml`
+  and `SHA256SUMS`;
+- restricted (for the custodian who checks the release), `<warehouse>/disclosure/`:
+  `checking_reports/<date>.json` with every suppression's rule and reason and every audited
+  interval, and `release_log.jsonl` with the true count behind every released cell.
+
+`purge_exports` deletes the export folders once the retention date (dbt_project.yml,
+`vars: retain_until`) has passed.
 """
 
 from __future__ import annotations
@@ -27,8 +36,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from wse_impact.insz import check_digits
-
 from wse_impact.disclosure import (
     COUNT,
     CONTRIBUTOR_PREFIX,
@@ -36,96 +43,45 @@ from wse_impact.disclosure import (
     CheckedOutput,
     DisclosureRules,
     Link,
-    Magnitude,
     OutputSpec,
-    TOTAL,
-    apply_disclosure,
+    Release,
+    audit_release,
+    cell_key,
+    infer_spec,
+    protect,
 )
+from wse_impact.insz import check_digits
+from wse_impact.project import output_specs
+from wse_impact.project import retain_until as configured_retain_until
 
 __all__ = [
-    "RETAIN_UNTIL",
     "RETENTION_WARNING_DAYS",
-    "STANDARD_SPECS",
-    "STANDARD_LINKS",
     "ExportRefused",
     "ExportResult",
     "gate_problems",
     "read_outputs",
     "export_outputs",
     "purge_exports",
+    "published_table",
+    "restricted_dir_of",
 ]
 
-RETAIN_UNTIL = date(2026, 12, 31)
 RETENTION_WARNING_DAYS = 60
 OUTPUT_SCHEMA = "outputs"
 RESEARCH_DB = "wse_impact.duckdb"
+RESTRICTED_SUBDIR = "disclosure"  # in the warehouse folder, next to restricted.duckdb
 RELEASE_LOG = "release_log.jsonl"
+CUSTODIAN_REPORTS = "checking_reports"
 REPORT = "checking_report.json"
 RETENTION_FILE = "retention.yml"
 CHECKSUMS = "SHA256SUMS"
 PLOT_OUTPUT = "employment_around_measure"
 PLOT_FILE = "employment_around_measure.png"
 
-_PROFILE_DIMS = ("sex_code", "age_class", "province_code", "education_level_code")
-
 # Shares and means are published to this many significant digits: more would only publish
 # the floating-point noise of the build (sums in another order differ in the 16th digit),
 # so that two exports of the same data would not be the same files.
 PUBLISHED_SIGNIFICANT_DIGITS = 6
-
-# The standard outputs (models/outputs/): which columns are dimensions, which dimensions'
-# Total rows are sums of their parts (a person is in one sex, age class, ... but may be
-# in several measures, so measure_code's Total is not additive), which are values.
-STANDARD_SPECS = {
-    spec.name: spec
-    for spec in (
-        OutputSpec(
-            name="beneficiaries_by_profile",
-            dimensions=("measure_code", *_PROFILE_DIMS),
-            additive=_PROFILE_DIMS,
-        ),
-        OutputSpec(
-            name="socio_economic_position_by_quarter",
-            dimensions=("population_group", "snapshot_quarter", "socio_economic_position_code"),
-            additive=("socio_economic_position_code",),
-        ),
-        OutputSpec(
-            name="employment_around_measure",
-            dimensions=("measure_code", "population_group", "relative_quarter"),
-            values=("share_employed",),
-            magnitudes=(
-                Magnitude("mean_days_worked", "dc_days_worked_total",
-                          ("dc_days_worked_top1", "dc_days_worked_top2")),
-            ),
-        ),
-    )
-}
-
-# Persons counted in one output's cell who are a subset of another output's cell.
-STANDARD_LINKS = (
-    Link(
-        name="event-window beneficiaries within the measure's beneficiaries",
-        superset="beneficiaries_by_profile",
-        superset_where={d: TOTAL for d in _PROFILE_DIMS},
-        subset="employment_around_measure",
-        subset_where={"population_group": "beneficiaries"},
-        on=("measure_code",),
-    ),
-    Link(
-        name="beneficiaries starting in 2014Q1-2022Q4 within the base file's beneficiaries",
-        superset="socio_economic_position_by_quarter",
-        superset_where={"population_group": "beneficiaries", "socio_economic_position_code": TOTAL},
-        subset="beneficiaries_by_profile",
-        subset_where={"measure_code": TOTAL, **{d: TOTAL for d in _PROFILE_DIMS}},
-    ),
-    Link(
-        name="event-window beneficiaries within the base file's beneficiaries",
-        superset="socio_economic_position_by_quarter",
-        superset_where={"population_group": "beneficiaries", "socio_economic_position_code": TOTAL},
-        subset="employment_around_measure",
-        subset_where={"population_group": "beneficiaries", "measure_code": TOTAL},
-    ),
-)
 
 
 class ExportRefused(Exception):
@@ -142,6 +98,8 @@ class ExportResult:
     report: dict
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    custodian_report: Path | None = None
+    release: Release | None = None
 
 
 # --- gate: what may never leave, whatever the disclosure rules say -------------------------
@@ -238,19 +196,13 @@ def read_outputs(db_path: str | Path, schema: str = OUTPUT_SCHEMA) -> dict[str, 
         return {name: con.execute(f'select * from "{schema}"."{name}"').df() for name in names}
 
 
-# --- release log and differencing ----------------------------------------------------------
+# --- release log (restricted) and differencing on true values -----------------------------
 
-def _cell_key(spec: OutputSpec, row) -> str:
-    return json.dumps([None if pd.isna(row[d]) else str(row[d]) for d in spec.dimensions])
-
-
-def _published_counts(checked: CheckedOutput) -> dict[str, int]:
-    spec, table = checked.spec, checked.table
-    return {
-        _cell_key(spec, row): int(row[spec.count])
-        for _, row in table.iterrows()
-        if not pd.isna(row[spec.count])
-    }
+def restricted_dir_of(warehouse_dir: str | Path | None = None) -> Path:
+    """Where the custodian's reports and the release log live: next to the restricted
+    database, never in the export folder."""
+    warehouse_dir = Path(warehouse_dir or os.environ.get("WSE_WAREHOUSE_DIR", "warehouse"))
+    return warehouse_dir / RESTRICTED_SUBDIR
 
 
 def _read_log(log_path: Path) -> list[dict]:
@@ -259,21 +211,101 @@ def _read_log(log_path: Path) -> list[dict]:
     return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
 
 
-def differencing_problems(checked: dict[str, CheckedOutput], log: list[dict], rules: DisclosureRules) -> list[str]:
+def _true_counts(outputs: dict[str, pd.DataFrame], specs: dict[str, OutputSpec]) -> dict[str, dict[str, float]]:
+    counts = {}
+    for name, table in outputs.items():
+        spec = specs.get(name)
+        if spec is None:
+            continue
+        values = pd.to_numeric(table[spec.count], errors="coerce")
+        counts[name] = {cell_key(spec, row): (None if pd.isna(v) else float(v))
+                        for (_, row), v in zip(table[list(spec.dimensions)].iterrows(), values)}
+    return counts
+
+
+def _true_attribute_counts(outputs: dict[str, pd.DataFrame], specs: dict[str, OutputSpec]) -> dict:
+    """Per output, cell and share column: the persons with the attribute (share x n_persons;
+    weighted persons for a weighted share), the numerator differencing compares."""
+    found = {}
+    for name, table in outputs.items():
+        spec = specs.get(name)
+        if spec is None or not spec.values:
+            continue
+        n = pd.to_numeric(table[spec.count], errors="coerce")
+        found[name] = {}
+        for column in spec.values:
+            attribute = pd.to_numeric(table[column], errors="coerce") * n
+            for (_, row), value in zip(table[list(spec.dimensions)].iterrows(), attribute):
+                found[name].setdefault(cell_key(spec, row), {})[column] = None if pd.isna(value) else float(value)
+    return found
+
+
+def _earlier_known(true_now: dict[str, dict[str, float]], log: list[dict]) -> dict[str, dict[str, float]]:
+    """Counts an earlier release published whose true value is unchanged: the attacker has them."""
+    known: dict[str, dict[str, float]] = {}
+    for entry in log:
+        if entry.get("event") != "export":
+            continue
+        for name, cells in entry.get("cells", {}).items():
+            now = true_now.get(name, {})
+            for key, (true_before, published_before) in cells.items():
+                if published_before is not None and key in now and now[key] == true_before:
+                    known.setdefault(name, {})[key] = true_before
+    return known
+
+
+def differencing_problems(release: Release, true_now: dict[str, dict[str, float]], log: list[dict],
+                          attributes_now: dict | None = None, tables: dict[str, pd.DataFrame] | None = None) -> list[str]:
+    """Cells whose true count differs from an earlier release's by 1..threshold-1 persons
+    (a small group, or one person's values, by difference), unless suppressed in both; and
+    shares published in both releases whose persons with, or without, the attribute differ
+    by 1..threshold-1."""
+    t = release.rules.min_persons
+    attributes_now = attributes_now or {}
+    tables = tables or {}
+    row_of = {name: {key: i for i, key in enumerate(keys)} for name, keys in release.keys.items()}
     problems = []
     for entry in log:
         if entry.get("event") != "export":
             continue
-        for name, cells in entry.get("published_counts", {}).items():
-            if name not in checked or checked[name].status != "passed":
+        for name, cells in entry.get("cells", {}).items():
+            if name not in release.outputs:
                 continue
-            now = _published_counts(checked[name])
-            for key, before in cells.items():
-                if key in now and 0 < abs(now[key] - before) < rules.min_persons:
+            result = release.outputs[name]
+            hidden_now = {release.keys[name][i] for i in result.table.index if pd.isna(result.table.at[i, result.spec.count])}
+            for key, (true_before, published_before) in cells.items():
+                now = true_now[name].get(key)
+                if now is None or true_before is None:
+                    continue
+                difference = abs(now - true_before)
+                if 0 < difference < t and not (published_before is None and key in hidden_now):
                     problems.append(
-                        f"{name} cell {key}: differs from the export of {entry['export_date']} by "
-                        f"{abs(now[key] - before)} persons (< {rules.min_persons}): the difference would be a small cell"
-                    )
+                        f"{name} cell {key}: its true count differs from the release of {entry['export_date']} by "
+                        f"{difference:g} persons (< {t}): the difference would be a small group")
+        # shares published in both: the persons with (or without) the attribute must not
+        # differ by 1..t-1 either (one person's changed status, read from two shares)
+        for name, cells in entry.get("attributes", {}).items():
+            if name not in release.outputs or name not in attributes_now:
+                continue
+            table = tables.get(name)
+            for key, columns in cells.items():
+                row = row_of[name].get(key)
+                for column, (true_before, published_before) in columns.items():
+                    now = attributes_now[name].get(key, {}).get(column)
+                    if (now is None or true_before is None or published_before is None or table is None
+                            or row is None or pd.isna(table.at[row, column])):
+                        continue
+                    counted_before = entry.get("cells", {}).get(name, {}).get(key)
+                    n_before = counted_before[0] if counted_before else None
+                    n_now = true_now[name].get(key)
+                    with_attribute = abs(now - true_before)
+                    without = abs((n_now - now) - (n_before - true_before)) if n_before is not None else 0.0
+                    small = [d for d in (with_attribute, without) if 1e-9 < d < t - 1e-9]
+                    if small:
+                        problems.append(
+                            f"{name} cell {key}, {column}: the persons with or without the attribute differ from the "
+                            f"release of {entry['export_date']} by {min(small):.3g} (< {t}): their values could be read "
+                            "from the two shares")
     return problems
 
 
@@ -302,25 +334,43 @@ def _spec_dict(spec: OutputSpec) -> dict:
     return {k: v for k, v in asdict(spec).items() if k != "name"}
 
 
+def published_table(result: CheckedOutput) -> pd.DataFrame:
+    """The checked table as it is written: sorted by its dimensions, shares and means to
+    PUBLISHED_SIGNIFICANT_DIGITS significant digits (counts untouched). Its index is the
+    checked table's, so the audit can tie each row to its cell."""
+    table = result.table.sort_values(list(result.spec.dimensions), kind="stable").copy()
+    for column in (*result.spec.values, *(m.column for m in result.spec.magnitudes)):
+        table[column] = table[column].map(lambda v: float(f"{v:.{PUBLISHED_SIGNIFICANT_DIGITS}g}"),
+                                          na_action="ignore")
+    return table
+
+
 def export_outputs(
     warehouse_dir: str | Path | None = None,
     export_dir: str | Path | None = None,
     today: date | None = None,
     rules: DisclosureRules = DEFAULT_RULES,
-    retain_until: date = RETAIN_UNTIL,
+    retain_until: date | None = None,
     outputs: dict[str, pd.DataFrame] | None = None,
     specs: dict[str, OutputSpec] | None = None,
-    links: tuple[Link, ...] = STANDARD_LINKS,
+    links: tuple[Link, ...] | None = None,
     source: str | None = None,
+    project: str | Path | None = None,
+    restricted_dir: str | Path | None = None,
 ) -> ExportResult:
     """Check and write one release; raise `ExportRefused` (nothing written) when it may not go.
 
     `outputs` may be given directly (tests, hand-made tables); otherwise they are read from
-    `<warehouse_dir>/wse_impact.duckdb`, schema `outputs`.
+    `<warehouse_dir>/wse_impact.duckdb`, schema `outputs`. Specs and links default to those
+    declared in the project's output ymls, `retain_until` to the project's `vars`.
     """
     today = today or date.today()
     export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
-    specs = {**STANDARD_SPECS, **(specs or {})}
+    restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of(warehouse_dir)
+    declared_specs, declared_links = output_specs(project)
+    specs = {**declared_specs, **(specs or {})}
+    links = declared_links if links is None else links
+    retain_until = retain_until or configured_retain_until(project)
     found_warnings = []
 
     state, message = retention_status(today, retain_until)
@@ -343,27 +393,53 @@ def export_outputs(
     if problems:
         raise ExportRefused("export refused: not every output is an anonymous aggregate", problems)
 
-    checked = apply_disclosure(outputs, specs, links, rules)
-
-    log_path = export_dir / RELEASE_LOG
+    log_path = restricted / RELEASE_LOG
     log = _read_log(log_path)
-    problems = differencing_problems(checked, log, rules)
+    specs = {name: specs.get(name) or infer_spec(name, table) for name, table in outputs.items()}
+    true_now = _true_counts(outputs, specs)
+    attributes_now = _true_attribute_counts(outputs, specs)
+    release = protect(outputs, specs, links, rules, earlier=_earlier_known(true_now, log))
+    tables = {name: published_table(result) for name, result in release.outputs.items() if result.status == "passed"}
+    problems = differencing_problems(release, true_now, log, attributes_now, tables)
     if problems:
-        raise ExportRefused("export refused: differencing with an earlier release would reveal small cells", problems)
+        raise ExportRefused("export refused: differencing with an earlier release would reveal small groups", problems)
 
+    # the gate: the audit on exactly what would be written
+    audit = audit_release(release, tables)
+    if not audit.passed:
+        raise ExportRefused("export refused: the protection audit finds suppressed cells an attacker could narrow "
+                            "from the released files", audit.problems)
+
+    checked_against = [e["export_date"] for e in log if e.get("event") == "export"]
     report = {
         "export_date": today.isoformat(),
         "retain_until": retain_until.isoformat(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "source": source or "in-memory outputs",
         "disclosure_rules": rules.describe(),
         "cross_output_links": [asdict(link) for link in links],
-        "differencing": {
-            "checked_against": [e["export_date"] for e in log if e.get("event") == "export"],
-            "status": "passed",
-        },
+        "protection_audit": audit.figures(),
+        "differencing": {"checked_against": checked_against, "on": "true counts", "status": "passed"},
         "retention": {"status": state, "warning_days": RETENTION_WARNING_DAYS},
         "warnings": found_warnings,
+        "outputs": {},
+    }
+    custodian = {
+        "export_date": today.isoformat(),
+        "source": source or "in-memory outputs",
+        "released_report": REPORT,
+        "selection": {
+            "cost": "fewest cells suppressed, then fewest persons (cost = cells + persons / (all persons + 1))",
+            "total_cost": release.selection.cost,
+            "proved_optimal": release.selection.optimal,
+            "gap": release.selection.gap,
+            "programs_solved": release.selection.n_mips,
+            "seconds": round(release.selection.seconds, 3),
+            "unprotectable": release.selection.unprotectable,
+        },
+        "audit": {**audit.figures(), "seconds": round(audit.seconds, 3),
+                  "intervals": [{"expression": i.label, "true": i.true, "lower": i.lower, "upper": i.upper,
+                                 "passed": i.passed} for i in audit.intervals]},
+        "counts_below_threshold": release.suppressed_before,
         "outputs": {},
     }
 
@@ -374,13 +450,18 @@ def export_outputs(
     partial.mkdir()
     try:
         files = []
-        for name, result in checked.items():
+        for name, result in release.outputs.items():
             entry = {
                 "status": result.status,
                 "rows": len(result.table),
                 "spec": _spec_dict(result.spec),
                 "cells": result.n_cells,
                 "cells_suppressed": result.n_suppressed,
+            }
+            custodian["outputs"][name] = {
+                **entry,
+                "counts_suppressed": result.n_suppressed_counts,
+                "counts_below_threshold": release.suppressed_before.get(name, 0),
                 "suppressions_by_rule": pd.Series([s.rule for s in result.suppressions], dtype="string")
                 .value_counts().to_dict(),
                 "suppressions": [asdict(s) for s in result.suppressions],
@@ -388,17 +469,17 @@ def export_outputs(
             }
             if result.status == "passed":
                 path = partial / f"{name}.csv"
-                published_table(result).to_csv(path, index=False)
+                tables[name].to_csv(path, index=False)
                 entry["file"] = path.name
                 files.append(path.name)
             else:
                 entry["reason"] = "every cell is suppressed: nothing to publish"
             report["outputs"][name] = entry
 
-        if PLOT_OUTPUT in checked and checked[PLOT_OUTPUT].status == "passed":
+        if PLOT_OUTPUT in tables:
             from wse_impact.plot import plot_employment_around_measure
 
-            if plot_employment_around_measure(checked[PLOT_OUTPUT].table, partial / PLOT_FILE):
+            if plot_employment_around_measure(tables[PLOT_OUTPUT], partial / PLOT_FILE):
                 files.append(PLOT_FILE)
                 report["plot"] = {"file": PLOT_FILE, "drawn_from": f"{PLOT_OUTPUT}.csv (suppressed cells left out)"}
 
@@ -415,6 +496,29 @@ def export_outputs(
         shutil.rmtree(partial, ignore_errors=True)
         raise
 
+    restricted.mkdir(parents=True, exist_ok=True)
+    custodian_path = restricted / CUSTODIAN_REPORTS / f"{today.isoformat()}.json"
+    custodian_path.parent.mkdir(parents=True, exist_ok=True)
+    custodian["released_report_sha256"] = _sha256(folder / REPORT)
+    custodian_path.write_text(json.dumps(custodian, indent=2, ensure_ascii=False, default=str) + "\n")
+    cells = {}
+    for name, result in release.outputs.items():
+        published = tables.get(name)
+        cells[name] = {
+            key: [true, None if published is None or pd.isna(published.at[i, result.spec.count])
+                  else float(published.at[i, result.spec.count])]
+            for i, (key, true) in enumerate(zip(release.keys[name], release.true_counts[name]))
+        }
+    attributes = {}
+    for name, columns_by_key in attributes_now.items():
+        published = tables.get(name)
+        index = {key: i for i, key in enumerate(release.keys[name])}
+        attributes[name] = {
+            key: {column: [value, None if published is None or pd.isna(published.at[index[key], column])
+                           else float(published.at[index[key], column])]
+                  for column, value in columns.items()}
+            for key, columns in columns_by_key.items()
+        }
     with log_path.open("a") as f:
         f.write(json.dumps({
             "event": "export",
@@ -422,44 +526,33 @@ def export_outputs(
             "folder": folder.name,
             "retain_until": retain_until.isoformat(),
             "report_sha256": _sha256(folder / REPORT),
-            "published_counts": {name: _published_counts(c) for name, c in checked.items() if c.status == "passed"},
+            "cells": cells,
+            "attributes": attributes,
         }) + "\n")
-    return ExportResult(folder, report, [folder / f for f in files], found_warnings)
+    return ExportResult(folder, report, [folder / f for f in files], found_warnings, custodian_path, release)
 
 
 # --- purge ---------------------------------------------------------------------------------
 
-def published_table(result: CheckedOutput) -> pd.DataFrame:
-    """The checked table as it is written: sorted by its dimensions, shares and means to
-    PUBLISHED_SIGNIFICANT_DIGITS significant digits (counts untouched)."""
-    table = result.table.sort_values(list(result.spec.dimensions), kind="stable").copy()
-    for column in (*result.spec.values, *(m.column for m in result.spec.magnitudes)):
-        table[column] = table[column].map(lambda v: float(f"{v:.{PUBLISHED_SIGNIFICANT_DIGITS}g}"),
-                                          na_action="ignore")
-    return table
-
-
-def _retain_until_of(folder: Path) -> date | None:
-    path = folder / RETENTION_FILE
-    if not path.exists():
-        return None
-    match = re.search(r"retain_until:\s*(\d{4}-\d{2}-\d{2})", path.read_text())
-    return date.fromisoformat(match.group(1)) if match else None
-
-
-def purge_exports(export_dir: str | Path | None = None, today: date | None = None) -> list[Path]:
-    """Delete every export folder whose retention date has passed; log each deletion."""
+def purge_exports(export_dir: str | Path | None = None, today: date | None = None,
+                  retain_until: date | None = None, project: str | Path | None = None,
+                  restricted_dir: str | Path | None = None) -> list[Path]:
+    """Delete every export folder once the retention date (default: the project's
+    `vars: retain_until`) has passed; log each deletion in the restricted release log."""
     today = today or date.today()
     export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
+    retain_until = retain_until or configured_retain_until(project)
+    restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of()
     purged = []
-    if not export_dir.is_dir():
+    if not export_dir.is_dir() or today <= retain_until:
         return purged
     for folder in sorted(p for p in export_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        until = _retain_until_of(folder)
-        if until is not None and until < today:
-            shutil.rmtree(folder)
-            purged.append(folder)
-            with (export_dir / RELEASE_LOG).open("a") as f:
-                f.write(json.dumps({"event": "purge", "folder": folder.name, "retain_until": until.isoformat(),
-                                    "purged_on": today.isoformat()}) + "\n")
+        if not (folder / RETENTION_FILE).exists():
+            continue  # not a release folder
+        shutil.rmtree(folder)
+        purged.append(folder)
+        restricted.mkdir(parents=True, exist_ok=True)
+        with (restricted / RELEASE_LOG).open("a") as f:
+            f.write(json.dumps({"event": "purge", "folder": folder.name, "retain_until": retain_until.isoformat(),
+                                "purged_on": today.isoformat()}) + "\n")
     return purged

@@ -12,8 +12,13 @@ from wse_impact.disclosure import (
     Magnitude,
     OutputSpec,
     apply_disclosure,
+    audit_release,
     infer_spec,
+    protect,
+    ratio_step,
+    rounding_interval,
 )
+from wse_impact import protection
 
 BY_SEX = OutputSpec("by_sex", dimensions=("measure_code", "sex_code"), additive=("sex_code",))
 MEANS = OutputSpec(
@@ -101,7 +106,8 @@ def test_total_that_leaks_a_suppressed_cell_gets_a_complementary_suppression():
     assert rules[("vop", "unknown")] == "secondary"
     assert ("vop", "F") not in rules and ("vop", "Total") not in rules
     [secondary] = [s for s in checked.suppressions if s.rule == "secondary"]
-    assert "recomputed from its 'Total' row" in secondary.reason
+    assert "protection interval" in secondary.reason
+    assert "to: by_sex {'measure_code': 'vop', 'sex_code': 'M'}" in secondary.reason
 
 
 def test_secondary_suppression_closes_every_additive_group_in_two_dimensions():
@@ -133,14 +139,19 @@ def test_cross_output_difference_below_threshold_is_suppressed():
     specs = {"profile": OutputSpec("profile", ("measure_code", "sex_code"), additive=("sex_code",)),
              "window": OutputSpec("window", ("measure_code", "relative_quarter"))}
     link = Link("window within profile", "profile", {"sex_code": "Total"}, "window", {}, on=("measure_code",))
-    checked = apply_disclosure({"profile": profile, "window": window}, specs, (link,))
-    assert checked["window"].table["n_persons"].isna().all()
-    assert {s.rule for s in checked["window"].suppressions} == {"cross_output"}
-    assert checked["profile"].table["n_persons"].notna().all()
+    release = protect({"profile": profile, "window": window}, specs, (link,))
+    # 50 - 46: four persons by difference; the cheapest protection hides the one profile cell
+    # (hiding the window would cost two cells)
+    assert release.outputs["profile"].table["n_persons"].isna().all()
+    assert release.outputs["window"].table["n_persons"].notna().all()
+    assert {s.rule for s in release.outputs["profile"].suppressions} == {"secondary"}
+    differences = [i for i in release.audit.intervals if i.label.startswith("difference")]
+    assert len(differences) == 2 and all(i.upper >= 10 and i.width >= 10 for i in differences)
+    assert release.audit.passed
     # 50 - 40 = 10 persons: the difference is itself a publishable cell
     window["n_persons"] = [40, 40]
     checked = apply_disclosure({"profile": profile, "window": window}, specs, (link,))
-    assert not checked["window"].suppressions
+    assert not checked["window"].suppressions and not checked["profile"].suppressions
 
 
 def test_extreme_shares_follow_the_stated_rule():

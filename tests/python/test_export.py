@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -14,6 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+import wse_impact.export as export_module
 from wse_impact.export import (
     RELEASE_LOG,
     ExportRefused,
@@ -22,7 +25,10 @@ from wse_impact.export import (
     purge_exports,
 )
 
+from wse_impact.project import retain_until as configured_retain_until
+
 BIN_DIR = Path(sys.executable).parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 6, 1)  # well inside the retention period
 
 
@@ -68,6 +74,15 @@ def standard_outputs(small_cell: bool = True, vop_total: int = 60) -> dict[str, 
             "employment_around_measure": pd.DataFrame(window)}
 
 
+def keys_in(value) -> set[str]:
+    """Every key of every object in a JSON document."""
+    if isinstance(value, dict):
+        return set(value) | set().union(*(keys_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(keys_in(v) for v in value)) if value else set()
+    return set()
+
+
 def write_research_db(warehouse: Path, outputs: dict[str, pd.DataFrame]) -> Path:
     warehouse.mkdir(parents=True, exist_ok=True)
     path = warehouse / "wse_impact.duckdb"
@@ -109,12 +124,26 @@ def test_clean_export_writes_checked_outputs_report_checksums_plot(warehouse, tm
     report = json.loads((folder / "checking_report.json").read_text())
     assert report["status"] == "passed" and report["retain_until"] == "2026-12-31"
     assert report["disclosure_rules"]["min_persons"] == 10
-    profile = report["outputs"]["beneficiaries_by_profile"]
+    assert "Fischetti" in report["disclosure_rules"]["method"]
+    assert report["protection_audit"]["status"] == "passed"
+    assert report["protection_audit"]["smallest_interval_width"] >= 10
+    # the released report names no cell: no rule or reason per cell, no notes on cells
+    assert not keys_in(report) & {"suppressions", "suppressions_by_rule", "cell", "reason", "notes", "intervals"}
+    assert "amif" not in (folder / "checking_report.json").read_text()  # no cell is named
+
+    # the custodian's report, on the restricted side next to the restricted database
+    custodian_path = warehouse / "disclosure" / "checking_reports" / "2026-06-01.json"
+    assert result.custodian_report == custodian_path
+    custodian = json.loads(custodian_path.read_text())
+    profile = custodian["outputs"]["beneficiaries_by_profile"]
     by_cell = {(s["cell"]["measure_code"], s["cell"]["sex_code"]): s for s in profile["suppressions"]}
     # the small cell, and its complement (else 36 - 30 gives it back)
     assert by_cell[("amif", "M")]["rule"] == "min_persons"
     assert by_cell[("amif", "F")]["rule"] == "secondary"
-    window = report["outputs"]["employment_around_measure"]
+    assert all(s["reason"] for s in profile["suppressions"])
+    [amif_m] = [i for i in custodian["audit"]["intervals"] if "'amif'" in i["expression"] and "'M'" in i["expression"]]
+    assert amif_m["upper"] >= 10 and amif_m["upper"] - amif_m["lower"] >= 10
+    window = custodian["outputs"]["employment_around_measure"]
     [dominated] = [s for s in window["suppressions"] if s["column"] == "mean_days_worked"]
     assert dominated["rule"] == "dominance"
     assert dominated["cell"] == {"measure_code": "amif", "population_group": "controls", "relative_quarter": 1}
@@ -129,8 +158,12 @@ def test_clean_export_writes_checked_outputs_report_checksums_plot(warehouse, tm
     assert amif.isna().to_dict() == {"Total": False, "M": True, "F": True}
     assert (folder / "employment_around_measure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    log = [json.loads(line) for line in (export_dir / RELEASE_LOG).read_text().splitlines()]
+    # the release log, with the true count behind every released cell, is restricted too
+    assert not (export_dir / RELEASE_LOG).exists()
+    log = [json.loads(line) for line in (warehouse / "disclosure" / RELEASE_LOG).read_text().splitlines()]
     assert [e["event"] for e in log] == ["export"] and log[0]["export_date"] == "2026-06-01"
+    amif_m_key = json.dumps(["amif", "M", "Total", "Total", "Total"])
+    assert log[0]["cells"]["beneficiaries_by_profile"][amif_m_key] == [6, None]
 
 
 def test_float_noise_of_the_build_does_not_reach_the_published_files(tmp_path):
@@ -217,9 +250,15 @@ def test_differencing_with_an_earlier_release_is_refused(tmp_path):
     assert any('["vop", "Total", "Total", "Total", "Total"]' in p and "by 3 persons" in p
                for p in refused.value.problems), refused.value.problems
     assert not (export_dir / "2026-06-02").exists()
-    assert len((export_dir / RELEASE_LOG).read_text().splitlines()) == 1
-    # ten more is a publishable difference
+    assert len((warehouse / "disclosure" / RELEASE_LOG).read_text().splitlines()) == 1
+    # ten more is a group of ten, but of them 5 (share 0.5) or 7.5 / 2.5 (share 0.75) employed:
+    # the difference of the two releases' shares would be a small cell
     write_research_db(warehouse, standard_outputs(vop_total=70))
+    with pytest.raises(ExportRefused, match="differencing") as refused:
+        export_outputs(warehouse, export_dir, today=date(2026, 6, 2))
+    assert all("share_employed" in p for p in refused.value.problems), refused.value.problems
+    # forty more: 20 / 20 and 30 / 10 employed / not employed, each a publishable group
+    write_research_db(warehouse, standard_outputs(vop_total=100))
     export_outputs(warehouse, export_dir, today=date(2026, 6, 2))
     assert (export_dir / "2026-06-02").is_dir()
 
@@ -237,15 +276,50 @@ def test_expired_retention_refuses_and_near_end_warns(warehouse, tmp_path):
     assert result.report["warnings"] == ["only 30 days of retention remain (retain until 2026-12-31)"]
 
 
-def test_purge_deletes_exports_past_their_date_only(warehouse, tmp_path):
+def test_purge_deletes_exports_once_the_configured_date_has_passed(warehouse, tmp_path):
     export_dir = tmp_path / "exports"
-    old = export_outputs(warehouse, export_dir, today=TODAY, retain_until=date(2026, 7, 1)).folder
-    new = export_outputs(warehouse, export_dir, today=date(2026, 6, 2)).folder
-    assert purge_exports(export_dir, today=date(2026, 7, 1)) == []  # the last day still counts
-    assert purge_exports(export_dir, today=date(2026, 7, 2)) == [old]
-    assert not old.exists() and new.exists()
-    events = [json.loads(line)["event"] for line in (export_dir / RELEASE_LOG).read_text().splitlines()]
-    assert events == ["export", "export", "purge"]
+    first = export_outputs(warehouse, export_dir, today=TODAY).folder
+    second = export_outputs(warehouse, export_dir, today=date(2026, 6, 2)).folder
+    (export_dir / "not-a-release").mkdir()
+    restricted = warehouse / "disclosure"
+    assert purge_exports(export_dir, today=date(2026, 12, 31), restricted_dir=restricted) == []  # the last day counts
+    assert purge_exports(export_dir, today=date(2027, 1, 1), restricted_dir=restricted) == [first, second]
+    assert not first.exists() and not second.exists() and (export_dir / "not-a-release").exists()
+    events = [json.loads(line)["event"] for line in (restricted / RELEASE_LOG).read_text().splitlines()]
+    assert events == ["export", "export", "purge", "purge"]
+
+
+def copy_of_project(tmp_path: Path, retain_until: str) -> Path:
+    """The project's dbt_project.yml and models, with one line changed: the retention date."""
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR / "models", project / "models")
+    text = (PROJECT_DIR / "dbt_project.yml").read_text()
+    assert text.count('retain_until: "2026-12-31"') == 1  # declared once, with the §24 default
+    (project / "dbt_project.yml").write_text(text.replace('retain_until: "2026-12-31"', f'retain_until: "{retain_until}"'))
+    return project
+
+
+def test_retention_date_is_project_configuration_read_by_export_and_purge(warehouse, tmp_path):
+    assert configured_retain_until() == date(2026, 12, 31)
+    assert "RETAIN_UNTIL" not in vars(export_module)
+    # a prolongation to mid-2027 is one changed line in dbt_project.yml
+    project = copy_of_project(tmp_path, "2027-06-30")
+    assert configured_retain_until(project) == date(2027, 6, 30)
+    export_dir = tmp_path / "exports"
+    with pytest.raises(ExportRefused, match="retention period passed"):
+        export_outputs(warehouse, export_dir, today=date(2027, 1, 2))
+    result = export_outputs(warehouse, export_dir, today=date(2027, 1, 2), project=project)
+    assert (result.folder / "retention.yml").read_text() == "retain_until: 2027-06-30\n"
+    restricted = warehouse / "disclosure"
+    assert purge_exports(export_dir, today=date(2027, 1, 3), restricted_dir=restricted) == [result.folder]
+    result = export_outputs(warehouse, export_dir, today=date(2027, 1, 4), project=project)
+    assert purge_exports(export_dir, today=date(2027, 6, 30), project=project, restricted_dir=restricted) == []
+    assert purge_exports(export_dir, today=date(2027, 7, 1), project=project, restricted_dir=restricted) == [result.folder]
+    # the CLI reads it there too (DBT_PROJECT_DIR names the project)
+    env = {**os.environ, "DBT_PROJECT_DIR": str(project)}
+    ok = subprocess.run([str(BIN_DIR / "wse-impact"), "export", "--warehouse-dir", str(warehouse), "--export-dir",
+                         str(export_dir), "--today", "2027-03-01"], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
 
 
 def test_cli_export_and_purge(warehouse, tmp_path):
@@ -275,9 +349,22 @@ def test_end_to_end_export_of_the_real_outputs(request, tmp_path):
     assert {"beneficiaries_by_profile", "socio_economic_position_by_quarter",
             "employment_around_measure"} <= tables
     export_dir = tmp_path / "exports"
-    result = export_outputs(pipeline.warehouse_dir, export_dir, today=TODAY)
+    result = export_outputs(pipeline.warehouse_dir, export_dir, today=TODAY, restricted_dir=tmp_path / "restricted")
     report = json.loads((result.folder / "checking_report.json").read_text())
     assert report["status"] == "passed"
+    # the export passed its own audit: every suppressed small count keeps its interval
+    assert report["protection_audit"]["status"] == "passed"
+    assert report["protection_audit"]["smallest_interval_width"] >= 10
+    assert not keys_in(report) & {"suppressions", "cell", "reason", "intervals"}
+    custodian = json.loads(result.custodian_report.read_text())
+    assert result.custodian_report.is_relative_to(tmp_path / "restricted")
+    below = sum(o["counts_below_threshold"] for o in custodian["outputs"].values())
+    suppressed = sum(o["counts_suppressed"] for o in custodian["outputs"].values())
+    assert 0 < below <= suppressed
+    assert all(i["passed"] and i["upper"] >= 10 and i["upper"] - i["lower"] >= 10
+               for i in custodian["audit"]["intervals"])
+    assert custodian["audit"]["intervals"]  # one per class: cells equal by declaration share one
+    assert all(s["rule"] and s["reason"] for o in custodian["outputs"].values() for s in o["suppressions"])
     written = list(result.folder.glob("*.csv"))
     assert written
     for csv in written:
