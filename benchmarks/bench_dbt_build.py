@@ -42,12 +42,24 @@ def direct_run(manifest_path: str, dbt_warehouse: str, direct_warehouse: str) ->
     """Child process: execute the compiled models in one DuckDB session."""
     import duckdb
 
-    from wse_impact.pseudonym import keyed_hash_udf
+    from wse_impact.dbt_plugin import Plugin
+    from wse_impact.delimited import read_delimited
+    from wse_impact.landing_check import sources_from_yaml
 
     manifest = json.loads(Path(manifest_path).read_text())
     nodes = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
     con = duckdb.connect(f"{direct_warehouse}/restricted.duckdb")
-    con.create_function("wse_keyed_hash", keyed_hash_udf, ["VARCHAR"], "VARCHAR", side_effects=False)
+    Plugin(name="wse_impact", plugin_config={}).configure_connection(con)  # the same functions as dbt's
+    # the CSV sources, read by the project's reader as dbt-duckdb's source plugin does
+    for source in sources_from_yaml(PROJECT_DIR):
+        if source.reader == "delimited":
+            schema, table = source.name.split(".")
+            path = Path(source.path)
+            parsed = read_delimited(path, name=path.relative_to(os.environ["WSE_LANDING_DIR"]).as_posix(),
+                                    delimiter=source.options["delim"], quote=source.options["quote"])
+            arrow = parsed.to_arrow()  # noqa: F841 (read by DuckDB by name)
+            con.execute(f"create schema if not exists {schema}")
+            con.execute(f"create or replace table {schema}.{table} as select * from arrow")
     con.execute(f"attach '{direct_warehouse}/wse_impact.duckdb' as wse_impact")
     con.execute(f"attach '{dbt_warehouse}/wse_impact.duckdb' as built (read_only)")
     con.execute("create schema if not exists wse_impact.reference")
