@@ -58,6 +58,10 @@ __all__ = [
     "RETENTION_WARNING_DAYS",
     "ExportRefused",
     "ExportResult",
+    "PreparedRelease",
+    "check_release",
+    "publish_release",
+    "release_log_entries",
     "gate_problems",
     "read_outputs",
     "export_outputs",
@@ -254,52 +258,70 @@ def _earlier_known(true_now: dict[str, dict[str, float]], log: list[dict]) -> di
     return known
 
 
-def differencing_problems(release: Release, true_now: dict[str, dict[str, float]], log: list[dict],
-                          attributes_now: dict | None = None, tables: dict[str, pd.DataFrame] | None = None) -> list[str]:
-    """Cells whose true count differs from an earlier release's by 1..threshold-1 persons
-    (a small group, or one person's values, by difference), unless suppressed in both; and
-    shares published in both releases whose persons with, or without, the attribute differ
-    by 1..threshold-1."""
-    t = release.rules.min_persons
-    attributes_now = attributes_now or {}
-    tables = tables or {}
-    row_of = {name: {key: i for i, key in enumerate(keys)} for name, keys in release.keys.items()}
+def _log_cells(release: Release, tables: dict[str, pd.DataFrame], attributes_now: dict) -> tuple[dict, dict]:
+    """What the release log keeps of a release: per cell its true count and what was
+    published of it (None when suppressed), and per share its true numerator and published value."""
+    cells = {}
+    for name, result in release.outputs.items():
+        published = tables.get(name)
+        cells[name] = {
+            key: [true, None if published is None or pd.isna(published.at[i, result.spec.count])
+                  else float(published.at[i, result.spec.count])]
+            for i, (key, true) in enumerate(zip(release.keys[name], release.true_counts[name]))
+        }
+    attributes = {}
+    for name, columns_by_key in attributes_now.items():
+        published = tables.get(name)
+        index = {key: i for i, key in enumerate(release.keys[name])}
+        attributes[name] = {
+            key: {column: [value, None if published is None or pd.isna(published.at[index[key], column])
+                           else float(published.at[index[key], column])]
+                  for column, value in columns.items()}
+            for key, columns in columns_by_key.items()
+        }
+    return cells, attributes
+
+
+def differencing_problems(now: dict, log: list[dict], threshold: int) -> list[str]:
+    """Cells of a release (`now`: its release-log entry, true and published values) whose true
+    count differs from an earlier release's by 1..threshold-1 persons (a small group, or one
+    person's values, by difference), unless suppressed in both; and shares published in both
+    releases whose persons with, or without, the attribute differ by 1..threshold-1."""
+    t = threshold
     problems = []
     for entry in log:
         if entry.get("event") != "export":
             continue
         for name, cells in entry.get("cells", {}).items():
-            if name not in release.outputs:
+            cells_now = now.get("cells", {}).get(name)
+            if cells_now is None:
                 continue
-            result = release.outputs[name]
-            hidden_now = {release.keys[name][i] for i in result.table.index if pd.isna(result.table.at[i, result.spec.count])}
             for key, (true_before, published_before) in cells.items():
-                now = true_now[name].get(key)
-                if now is None or true_before is None:
+                true_now, published_now = cells_now.get(key, (None, None))
+                if true_now is None or true_before is None:
                     continue
-                difference = abs(now - true_before)
-                if 0 < difference < t and not (published_before is None and key in hidden_now):
+                difference = abs(true_now - true_before)
+                if 0 < difference < t and not (published_before is None and published_now is None):
                     problems.append(
                         f"{name} cell {key}: its true count differs from the release of {entry['export_date']} by "
                         f"{difference:g} persons (< {t}): the difference would be a small group")
         # shares published in both: the persons with (or without) the attribute must not
         # differ by 1..t-1 either (one person's changed status, read from two shares)
         for name, cells in entry.get("attributes", {}).items():
-            if name not in release.outputs or name not in attributes_now:
+            attributes_now = now.get("attributes", {}).get(name)
+            if attributes_now is None:
                 continue
-            table = tables.get(name)
             for key, columns in cells.items():
-                row = row_of[name].get(key)
                 for column, (true_before, published_before) in columns.items():
-                    now = attributes_now[name].get(key, {}).get(column)
-                    if (now is None or true_before is None or published_before is None or table is None
-                            or row is None or pd.isna(table.at[row, column])):
+                    value_now, published_now = attributes_now.get(key, {}).get(column, (None, None))
+                    if value_now is None or true_before is None or published_before is None or published_now is None:
                         continue
                     counted_before = entry.get("cells", {}).get(name, {}).get(key)
                     n_before = counted_before[0] if counted_before else None
-                    n_now = true_now[name].get(key)
-                    with_attribute = abs(now - true_before)
-                    without = abs((n_now - now) - (n_before - true_before)) if n_before is not None else 0.0
+                    n_now = now["cells"].get(name, {}).get(key, (None, None))[0]
+                    with_attribute = abs(value_now - true_before)
+                    without = (abs((n_now - value_now) - (n_before - true_before))
+                               if n_before is not None and n_now is not None else 0.0)
                     small = [d for d in (with_attribute, without) if 1e-9 < d < t - 1e-9]
                     if small:
                         problems.append(
@@ -307,6 +329,11 @@ def differencing_problems(release: Release, true_now: dict[str, dict[str, float]
                             f"release of {entry['export_date']} by {min(small):.3g} (< {t}): their values could be read "
                             "from the two shares")
     return problems
+
+
+def release_log_entries(restricted_dir: str | Path) -> list[dict]:
+    """The releases recorded in the release log (restricted side), oldest first."""
+    return [e for e in _read_log(Path(restricted_dir) / RELEASE_LOG) if e.get("event") == "export"]
 
 
 # --- retention -----------------------------------------------------------------------------
@@ -345,9 +372,23 @@ def published_table(result: CheckedOutput) -> pd.DataFrame:
     return table
 
 
-def export_outputs(
+@dataclass
+class PreparedRelease:
+    """A release checked and written into a folder of its own, not yet released: what
+    `publish_release` copies to exports/<date>/ and records."""
+
+    folder: Path
+    report: dict
+    custodian: dict  # the custodian's full report (restricted)
+    log_entry: dict  # the true and published value of every cell (restricted)
+    files: list[str]
+    warnings: list[str]
+    release: Release
+
+
+def check_release(
+    into: str | Path,
     warehouse_dir: str | Path | None = None,
-    export_dir: str | Path | None = None,
     today: date | None = None,
     rules: DisclosureRules = DEFAULT_RULES,
     retain_until: date | None = None,
@@ -357,15 +398,18 @@ def export_outputs(
     source: str | None = None,
     project: str | Path | None = None,
     restricted_dir: str | Path | None = None,
-) -> ExportResult:
-    """Check and write one release; raise `ExportRefused` (nothing written) when it may not go.
+) -> PreparedRelease:
+    """Check one release and write what would leave into the new folder `into`; raise
+    `ExportRefused` (nothing written) when it may not go. Nothing is recorded: the release
+    log and the custodian's reports are written by `publish_release`.
 
-    `outputs` may be given directly (tests, hand-made tables); otherwise they are read from
-    `<warehouse_dir>/wse_impact.duckdb`, schema `outputs`. Specs and links default to those
-    declared in the project's output ymls, `retain_until` to the project's `vars`.
+    `outputs` may be given directly (tests, hand-made tables, a researcher's aggregates);
+    otherwise they are read from `<warehouse_dir>/wse_impact.duckdb`, schema `outputs`. Specs
+    and links default to those declared in the project's output ymls, `retain_until` to the
+    project's `vars`.
     """
     today = today or date.today()
-    export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
+    into = Path(into)
     restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of(warehouse_dir)
     declared_specs, declared_links = output_specs(project)
     specs = {**declared_specs, **(specs or {})}
@@ -379,10 +423,8 @@ def export_outputs(
     if state == "warning":
         warnings.warn(message, stacklevel=2)
         found_warnings.append(message)
-
-    folder = export_dir / today.isoformat()
-    if folder.exists():
-        raise ExportRefused(f"export refused: {folder} already exists (a release is never overwritten)")
+    if into.exists():
+        raise ExportRefused(f"export refused: {into} already exists (a release is never overwritten)")
 
     if outputs is None:
         db_path = research_db_path(warehouse_dir)
@@ -393,14 +435,14 @@ def export_outputs(
     if problems:
         raise ExportRefused("export refused: not every output is an anonymous aggregate", problems)
 
-    log_path = restricted / RELEASE_LOG
-    log = _read_log(log_path)
+    log = _read_log(restricted / RELEASE_LOG)
     specs = {name: specs.get(name) or infer_spec(name, table) for name, table in outputs.items()}
     true_now = _true_counts(outputs, specs)
     attributes_now = _true_attribute_counts(outputs, specs)
     release = protect(outputs, specs, links, rules, earlier=_earlier_known(true_now, log))
     tables = {name: published_table(result) for name, result in release.outputs.items() if result.status == "passed"}
-    problems = differencing_problems(release, true_now, log, attributes_now, tables)
+    cells, attributes = _log_cells(release, tables, attributes_now)
+    problems = differencing_problems({"cells": cells, "attributes": attributes}, log, rules.min_persons)
     if problems:
         raise ExportRefused("export refused: differencing with an earlier release would reveal small groups", problems)
 
@@ -443,8 +485,8 @@ def export_outputs(
         "outputs": {},
     }
 
-    export_dir.mkdir(parents=True, exist_ok=True)
-    partial = export_dir / f".{today.isoformat()}.partial-{os.getpid()}"
+    into.parent.mkdir(parents=True, exist_ok=True)
+    partial = into.parent / f".{into.name}.partial-{os.getpid()}"
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir()
@@ -491,45 +533,85 @@ def export_outputs(
         sums = "".join(f"{_sha256(partial / f)}  {f}\n" for f in sorted(files))
         (partial / CHECKSUMS).write_text(sums)
         files.append(CHECKSUMS)
-        partial.rename(folder)
+        partial.rename(into)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    log_entry = {"event": "export", "retain_until": retain_until.isoformat(), "threshold": rules.min_persons,
+                 "cells": cells, "attributes": attributes}
+    return PreparedRelease(into, report, custodian, log_entry, files, found_warnings, release)
+
+
+def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export_dir: str | Path | None = None,
+                    restricted_dir: str | Path | None = None, today: date | None = None, move: bool = False) -> Path:
+    """Release a checked folder: to `exports/<today>/`, after checking again, against every
+    release recorded since it was checked, that no difference reveals a small group; then
+    record it (the custodian's report and the release log, on the restricted side)."""
+    today = today or date.today()
+    staged = Path(staged)
+    export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
+    restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of()
+    state, message = retention_status(today, date.fromisoformat(log_entry["retain_until"]))
+    if state == "expired":
+        raise ExportRefused("release refused: retention period passed", [message])
+    log_path = restricted / RELEASE_LOG
+    problems = differencing_problems(log_entry, _read_log(log_path), int(log_entry.get("threshold", DEFAULT_RULES.min_persons)))
+    if problems:
+        raise ExportRefused("release refused: differencing with a release made since the check would reveal "
+                            "small groups", problems)
+    folder = export_dir / today.isoformat()
+    if folder.exists():
+        raise ExportRefused(f"release refused: {folder} already exists (a release is never overwritten)")
+    export_dir.mkdir(parents=True, exist_ok=True)
+    if move:
+        staged.rename(folder)
+    else:
+        partial = export_dir / f".{today.isoformat()}.partial-{os.getpid()}"
+        shutil.copytree(staged, partial)
+        partial.rename(folder)
 
     restricted.mkdir(parents=True, exist_ok=True)
     custodian_path = restricted / CUSTODIAN_REPORTS / f"{today.isoformat()}.json"
     custodian_path.parent.mkdir(parents=True, exist_ok=True)
-    custodian["released_report_sha256"] = _sha256(folder / REPORT)
+    custodian = {**custodian, "released_on": today.isoformat(), "released_report_sha256": _sha256(folder / REPORT)}
     custodian_path.write_text(json.dumps(custodian, indent=2, ensure_ascii=False, default=str) + "\n")
-    cells = {}
-    for name, result in release.outputs.items():
-        published = tables.get(name)
-        cells[name] = {
-            key: [true, None if published is None or pd.isna(published.at[i, result.spec.count])
-                  else float(published.at[i, result.spec.count])]
-            for i, (key, true) in enumerate(zip(release.keys[name], release.true_counts[name]))
-        }
-    attributes = {}
-    for name, columns_by_key in attributes_now.items():
-        published = tables.get(name)
-        index = {key: i for i, key in enumerate(release.keys[name])}
-        attributes[name] = {
-            key: {column: [value, None if published is None or pd.isna(published.at[index[key], column])
-                           else float(published.at[index[key], column])]
-                  for column, value in columns.items()}
-            for key, columns in columns_by_key.items()
-        }
     with log_path.open("a") as f:
-        f.write(json.dumps({
-            "event": "export",
-            "export_date": today.isoformat(),
-            "folder": folder.name,
-            "retain_until": retain_until.isoformat(),
-            "report_sha256": _sha256(folder / REPORT),
-            "cells": cells,
-            "attributes": attributes,
-        }) + "\n")
-    return ExportResult(folder, report, [folder / f for f in files], found_warnings, custodian_path, release)
+        f.write(json.dumps({**log_entry, "export_date": today.isoformat(), "folder": folder.name,
+                            "report_sha256": _sha256(folder / REPORT)}) + "\n")
+    return folder
+
+
+def export_outputs(
+    warehouse_dir: str | Path | None = None,
+    export_dir: str | Path | None = None,
+    today: date | None = None,
+    rules: DisclosureRules = DEFAULT_RULES,
+    retain_until: date | None = None,
+    outputs: dict[str, pd.DataFrame] | None = None,
+    specs: dict[str, OutputSpec] | None = None,
+    links: tuple[Link, ...] | None = None,
+    source: str | None = None,
+    project: str | Path | None = None,
+    restricted_dir: str | Path | None = None,
+) -> ExportResult:
+    """Check and release at once (no review): `check_release` then `publish_release`. The
+    command line releases only through the review (review.py); this is for tests and tools."""
+    today = today or date.today()
+    export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
+    restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of(warehouse_dir)
+    if (export_dir / today.isoformat()).exists():
+        raise ExportRefused(f"export refused: {export_dir / today.isoformat()} already exists (a release is never overwritten)")
+    staging = export_dir / f".{today.isoformat()}.checked-{os.getpid()}"
+    prepared = check_release(staging, warehouse_dir, today, rules, retain_until, outputs, specs, links, source,
+                             project, restricted)
+    try:
+        folder = publish_release(staging, prepared.custodian, prepared.log_entry, export_dir, restricted, today,
+                                 move=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    custodian_path = restricted / CUSTODIAN_REPORTS / f"{today.isoformat()}.json"
+    return ExportResult(folder, prepared.report, [folder / f for f in prepared.files], prepared.warnings,
+                        custodian_path, prepared.release)
 
 
 # --- purge ---------------------------------------------------------------------------------
