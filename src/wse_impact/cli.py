@@ -46,32 +46,129 @@ def _validate(args: argparse.Namespace) -> int:
     return main_validate(args)
 
 
-def _export(args: argparse.Namespace) -> int:
-    import warnings
+def _review(args: argparse.Namespace):
+    from wse_impact.review import Review
+
+    return Review.of(args.warehouse_dir)
+
+
+def _today(args: argparse.Namespace):
     from datetime import date
 
-    from wse_impact.disclosure import DisclosureRules
-    from wse_impact.export import ExportRefused, export_outputs
+    return date.fromisoformat(args.today) if getattr(args, "today", None) else None
 
-    rules = DisclosureRules(rounding_base=args.round_to) if args.round_to else DisclosureRules()
-    today = date.fromisoformat(args.today) if args.today else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = export_outputs(warehouse_dir=args.warehouse_dir, export_dir=args.export_dir,
-                                    today=today, rules=rules)
-        except ExportRefused as refused:
-            print(f"wse-impact export: {refused}", file=sys.stderr)
-            return 2
-    for warning in caught:
-        print(f"wse-impact export: warning: {warning.message}", file=sys.stderr)
-    for name, entry in result.report["outputs"].items():
-        print(f"{name}: {entry['status']}, {entry['cells_suppressed']} of {entry['cells']} cells suppressed")
-    audit = result.report["protection_audit"]
-    print(f"Protection audit: {audit['status']} ({audit['integer_programs_solved']} integer programs over "
-          f"{audit['unknown_counts']} unknown counts)")
-    print(f"Export written to {result.folder}")
-    print(f"Custodian's report (restricted, every suppression's rule and reason): {result.custodian_report}")
+
+def _refusal(command: str, error: Exception) -> int:
+    print(f"wse-impact {command}: {error}", file=sys.stderr)
+    return 2
+
+
+def _request(args: argparse.Namespace) -> int:
+    """Researcher: ask for outputs to be released (or see one's own requests)."""
+    import warnings
+
+    from wse_impact.disclosure import DisclosureRules
+    from wse_impact.export import read_outputs, research_db_path
+    from wse_impact.researcher_query import QueryRefused, aggregate, connect_research_db
+    from wse_impact.review import ReviewRefused, current_user
+
+    user = current_user()
+    try:
+        review = _review(args)
+        if args.status:
+            for entry in review.requests_of(user):
+                suppressed = "; ".join(f"{k}: {v} suppressed" for k, v in entry.get("suppressed", {}).items())
+                print(f"{entry['request']}: {entry['status']}, {entry['approvals']} approval(s)"
+                      + (f" ({suppressed})" if suppressed else ""))
+            return 0
+        if not args.output and not args.aggregate:
+            raise ReviewRefused("name what to release: --output MODEL and/or --aggregate NAME --sql-file FILE --dimensions ...")
+        db = research_db_path(args.warehouse_dir)
+        outputs, specs, definition = {}, {}, {"outputs_requested": args.output or [], "aggregates": []}
+        if args.output:
+            available = read_outputs(db)
+            unknown = sorted(set(args.output) - set(available))
+            if unknown:
+                raise ReviewRefused(f"no output model {', '.join(unknown)} in {db} (there are: {', '.join(sorted(available))})")
+            outputs.update({name: available[name] for name in args.output})
+        if args.aggregate:
+            if not (args.sql_file and args.dimensions):
+                raise ReviewRefused("--aggregate needs --sql-file and --dimensions")
+            con = connect_research_db(db)
+            try:
+                result = aggregate(con, args.aggregate, Path(args.sql_file).read_text(encoding="utf-8"),
+                                   [d.strip() for d in args.dimensions.split(",") if d.strip()])
+            finally:
+                con.close()
+            if result.name in outputs:
+                raise ReviewRefused(f"{result.name} is also an output model's name")
+            outputs[result.name], specs[result.name] = result.table, result.spec
+            definition["aggregates"].append(result.definition())
+        rules = DisclosureRules(rounding_base=args.round_to) if args.round_to else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            request_id = review.create_request(user, outputs, specs, definition, today=_today(args), rules=rules)
+        for warning in caught:
+            print(f"wse-impact request: warning: {warning.message}", file=sys.stderr)
+    except (ReviewRefused, QueryRefused) as refused:
+        return _refusal("request", refused)
+    print(f"Request {request_id}: checked by the disclosure gate, waiting for {review.approvals_required} custodians' "
+          "approval. See it with `wse-impact request --status`.")
+    return 0
+
+
+def _review_command(args: argparse.Namespace) -> int:
+    """Custodian: list, read, approve or reject requests."""
+    from wse_impact.review import ReviewRefused, current_user
+
+    user = current_user()
+    try:
+        review = _review(args)
+        if args.action in (None, "list"):
+            pending = review.pending_requests(user)
+            if not pending:
+                print("no request waiting")
+            for entry in pending:
+                print(f"{entry['request']}: {entry['status']}, by {entry['requester']}, approved by "
+                      f"{', '.join(entry['approvals']) or 'nobody yet'} ({len(entry['approvals'])} of "
+                      f"{review.approvals_required})")
+            return 0
+        if not args.request:
+            raise ReviewRefused(f"review {args.action} needs a request id")
+        if args.action == "show":
+            import json
+
+            print(json.dumps(review.describe_request(user, args.request), indent=2, default=str))
+            return 0
+        entry = review.decide(user, args.request, approve=args.action == "approve", comment=args.comment or "")
+    except ReviewRefused as refused:
+        return _refusal("review", refused)
+    print(f"{args.request}: {entry['event']} by {user} recorded (audit log entry {entry['seq']})")
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from wse_impact.review import ReviewRefused, current_user
+
+    user = current_user()
+    try:
+        folder = _review(args).release_request(user, args.request, export_dir=args.export_dir, today=_today(args))
+    except ReviewRefused as refused:
+        return _refusal("release", refused)
+    print(f"{args.request} released to {folder}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from wse_impact.review import audit_problems
+
+    problems = audit_problems(_review(args), export_dir=args.export_dir)
+    if problems:
+        print("The audit log or a release does not match its record:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print("Audit log whole; every release present matches its record.")
     return 0
 
 
@@ -121,13 +218,38 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--suites", default=None, help="comma-separated suite names (default: all)")
     val.add_argument("--no-docs", action="store_true", help="do not write Data Docs")
     val.set_defaults(func=_validate)
-    exp = sub.add_parser("export", help="disclosure-check the output tables, audit the suppression, write the passing "
-                                        "ones to exports/<date>/ and the custodian's report to <warehouse>/disclosure/")
-    exp.add_argument("--warehouse-dir", default=None, help="default: $WSE_WAREHOUSE_DIR or warehouse")
-    exp.add_argument("--export-dir", default=None, help="default: $WSE_EXPORT_DIR or exports")
-    exp.add_argument("--round-to", type=int, default=None, metavar="BASE", help="round published counts to BASE (e.g. 5)")
-    exp.add_argument("--today", default=None, help=argparse.SUPPRESS)
-    exp.set_defaults(func=_export)
+    where = {"default": None, "help": "default: $WSE_WAREHOUSE_DIR or warehouse"}
+    req = sub.add_parser("request", help="researcher: ask for outputs to be released; the disclosure gate runs now and "
+                                         "what would leave waits, on the restricted side, for the custodians")
+    req.add_argument("--output", action="append", metavar="MODEL", help="an output model of the research database")
+    req.add_argument("--aggregate", metavar="NAME", help="a researcher's own aggregate, named")
+    req.add_argument("--sql-file", help="its SQL over the research database: rows with person_id and the dimensions")
+    req.add_argument("--dimensions", help="comma-separated columns to group by (the tool counts distinct persons)")
+    req.add_argument("--round-to", type=int, default=None, metavar="BASE", help="round published counts to BASE (e.g. 5)")
+    req.add_argument("--status", action="store_true", help="list your own requests and their status")
+    req.add_argument("--warehouse-dir", **where)
+    req.add_argument("--today", default=None, help=argparse.SUPPRESS)
+    req.set_defaults(func=_request)
+
+    rev = sub.add_parser("review", help="custodian: list pending requests, show one, approve or reject it")
+    rev.add_argument("action", nargs="?", choices=["list", "show", "approve", "reject"], default="list")
+    rev.add_argument("request", nargs="?", help="request id, e.g. R0001")
+    rev.add_argument("--comment", default="", help="why (required to approve or reject)")
+    rev.add_argument("--warehouse-dir", **where)
+    rev.set_defaults(func=_review_command)
+
+    rel = sub.add_parser("release", help="write an approved request, unchanged since approval, to exports/<date>/")
+    rel.add_argument("request", help="request id, e.g. R0001")
+    rel.add_argument("--export-dir", default=None, help="default: $WSE_EXPORT_DIR or exports")
+    rel.add_argument("--warehouse-dir", **where)
+    rel.add_argument("--today", default=None, help=argparse.SUPPRESS)
+    rel.set_defaults(func=_release)
+
+    aud = sub.add_parser("audit", help="check the audit log's hash chain and every release against its record; exit 1 "
+                                       "naming what was edited or removed")
+    aud.add_argument("--export-dir", default=None, help="default: $WSE_EXPORT_DIR or exports")
+    aud.add_argument("--warehouse-dir", **where)
+    aud.set_defaults(func=_audit)
 
     purge = sub.add_parser("purge", help="delete the exports once the retention date (dbt_project.yml, "
                                          "vars: retain_until) has passed")

@@ -26,6 +26,7 @@ from wse_impact.export import (
 )
 
 from wse_impact.project import retain_until as configured_retain_until
+from wse_impact.review import current_user
 
 BIN_DIR = Path(sys.executable).parent
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -315,26 +316,26 @@ def test_retention_date_is_project_configuration_read_by_export_and_purge(wareho
     result = export_outputs(warehouse, export_dir, today=date(2027, 1, 4), project=project)
     assert purge_exports(export_dir, today=date(2027, 6, 30), project=project, restricted_dir=restricted) == []
     assert purge_exports(export_dir, today=date(2027, 7, 1), project=project, restricted_dir=restricted) == [result.folder]
-    # the CLI reads it there too (DBT_PROJECT_DIR names the project)
-    env = {**os.environ, "DBT_PROJECT_DIR": str(project)}
-    ok = subprocess.run([str(BIN_DIR / "wse-impact"), "export", "--warehouse-dir", str(warehouse), "--export-dir",
-                         str(export_dir), "--today", "2027-03-01"], capture_output=True, text=True, env=env)
-    assert ok.returncode == 0, ok.stderr
-
-
-def test_cli_export_and_purge(warehouse, tmp_path):
-    export_dir = tmp_path / "exports"
-    cli = [str(BIN_DIR / "wse-impact")]
-    ok = subprocess.run([*cli, "export", "--warehouse-dir", str(warehouse), "--export-dir", str(export_dir),
-                         "--today", "2026-06-01"], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stderr
-    assert "beneficiaries_by_profile: passed" in ok.stdout
-    refused = subprocess.run([*cli, "export", "--warehouse-dir", str(warehouse), "--export-dir",
-                              str(tmp_path / "other"), "--today", "2027-01-02"], capture_output=True, text=True)
+    # the command line reads it there too (DBT_PROJECT_DIR names the project): a request
+    # after the configured date is refused, within the prolonged one accepted
+    (warehouse / "disclosure" / "roles.yml").write_text(f"researchers: [{current_user()}]\ncustodians: []\n")
+    request = [str(BIN_DIR / "wse-impact"), "request", "--output", "socio_economic_position_by_quarter",
+               "--warehouse-dir", str(warehouse), "--today", "2027-03-01"]
+    refused = subprocess.run(request, capture_output=True, text=True)
     assert refused.returncode == 2 and "retention period passed" in refused.stderr
-    assert not (tmp_path / "other").exists()
-    purged = subprocess.run([*cli, "purge", "--export-dir", str(export_dir), "--today", "2027-01-01"],
-                            capture_output=True, text=True)
+    ok = subprocess.run(request, capture_output=True, text=True, env={**os.environ, "DBT_PROJECT_DIR": str(project)})
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_cli_purge(warehouse, tmp_path):
+    export_dir = tmp_path / "exports"
+    export_outputs(warehouse, export_dir, today=date(2026, 6, 1))
+    cli = [str(BIN_DIR / "wse-impact")]
+    kept = subprocess.run([*cli, "purge", "--export-dir", str(export_dir), "--warehouse-dir", str(warehouse),
+                           "--today", "2026-12-31"], capture_output=True, text=True)
+    assert kept.returncode == 0 and "nothing to purge" in kept.stdout and (export_dir / "2026-06-01").exists()
+    purged = subprocess.run([*cli, "purge", "--export-dir", str(export_dir), "--warehouse-dir", str(warehouse),
+                             "--today", "2027-01-01"], capture_output=True, text=True)
     assert purged.returncode == 0 and "purged" in purged.stdout
     assert not (export_dir / "2026-06-01").exists()
 
