@@ -581,29 +581,18 @@ def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export
     return folder
 
 
-def export_outputs(
-    warehouse_dir: str | Path | None = None,
-    export_dir: str | Path | None = None,
-    today: date | None = None,
-    rules: DisclosureRules = DEFAULT_RULES,
-    retain_until: date | None = None,
-    outputs: dict[str, pd.DataFrame] | None = None,
-    specs: dict[str, OutputSpec] | None = None,
-    links: tuple[Link, ...] | None = None,
-    source: str | None = None,
-    project: str | Path | None = None,
-    restricted_dir: str | Path | None = None,
-) -> ExportResult:
-    """Check and release at once (no review): `check_release` then `publish_release`. The
-    command line releases only through the review (review.py); this is for tests and tools."""
+def export_outputs(warehouse_dir: str | Path | None = None, export_dir: str | Path | None = None,
+                   today: date | None = None, restricted_dir: str | Path | None = None, **check) -> ExportResult:
+    """Check and release at once (no review): `check_release` (taking `check`: rules,
+    retain_until, outputs, specs, links, source, project) then `publish_release`. The command
+    line releases only through the review (review.py); this is for tests and tools."""
     today = today or date.today()
     export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
     restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of(warehouse_dir)
     if (export_dir / today.isoformat()).exists():
         raise ExportRefused(f"export refused: {export_dir / today.isoformat()} already exists (a release is never overwritten)")
     staging = export_dir / f".{today.isoformat()}.checked-{os.getpid()}"
-    prepared = check_release(staging, warehouse_dir, today, rules, retain_until, outputs, specs, links, source,
-                             project, restricted)
+    prepared = check_release(staging, warehouse_dir, today, restricted_dir=restricted, **check)
     try:
         folder = publish_release(staging, prepared.custodian, prepared.log_entry, export_dir, restricted, today,
                                  move=True)

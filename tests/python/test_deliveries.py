@@ -28,6 +28,7 @@ import duckdb
 import pytest
 
 from conftest import BIN_DIR, PROJECT_DIR, TEST_KEY, build_pipeline
+from test_quarantine import quarantine_rows
 from wse_impact.generate import MANIFEST, LandingFolderRefused, generate_landing
 
 
@@ -257,19 +258,9 @@ def damaged_build(landing_dir, tmp_path_factory):
     return pipeline, planted, (multi_line_start, planted_multi_line_insz), landing
 
 
-def _quarantine(pipeline) -> list[dict]:
-    con = pipeline.restricted()
-    try:
-        cur = con.execute("select * from intermediate.quarantine")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
-    finally:
-        con.close()
-
-
 def test_each_damaged_line_is_quarantined_with_its_line_and_reason(damaged_build):
     pipeline, planted, _start, _landing = damaged_build
-    rows = {(r["source_file"], r["source_line_number"]): r for r in _quarantine(pipeline)}
+    rows = {(r["source_file"], r["source_line_number"]): r for r in quarantine_rows(pipeline)}
     for (file, line), (reason, raw, _insz) in planted.items():
         assert (file, line) in rows, f"{file} line {line} ({reason}) is not in the quarantine"
         row = rows[(file, line)]
@@ -294,7 +285,7 @@ def test_nothing_else_is_lost(damaged_build):
     pipeline, planted, (start, multi_line_insz), _landing = damaged_build
     damaged_persons = {insz for (_f, _l), (_r, _raw, insz) in planted.items()} | {multi_line_insz}
     unexpected = []
-    for row in _quarantine(pipeline):
+    for row in quarantine_rows(pipeline):
         key = (row["source_file"], row["source_line_number"])
         if key in planted or key == ("measures/doelgroepvermindering.csv", start):
             continue  # planted; the quoted line break put a line break in a quarter: quarantined for it
