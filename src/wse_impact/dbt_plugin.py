@@ -7,9 +7,16 @@
   column, wrong delimiter, not UTF-8, empty file, snapshot partition with another schema),
   given the declared sources as JSON; returns '' or the list of problems, which the
   `on-run-start` hook (macros/check_landing_files.sql) raises to stop the build.
+- DuckDB's `memory_limit`, from `WSE_DUCKDB_MEMORY_LIMIT`: a share of this machine's memory
+  ("40%", the default) or an amount ("6GB"). A fixed amount in profiles.yml (it was 5 GB)
+  does not scale: at scale 10 the panel ran out of memory on a 24 GB machine. DuckDB spills
+  what does not fit to `<database>.tmp`.
 """
 
 from __future__ import annotations
+
+import os
+import re
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
@@ -17,8 +24,34 @@ from wse_impact.landing_check import check_graph_json
 from wse_impact.pseudonym import keyed_hash_udf
 
 
+DEFAULT_MEMORY_LIMIT = "40%"
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory, or the cgroup's limit when it is lower (a container)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            limit = f.read().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return total
+
+
+def memory_limit(setting: str | None = None) -> str:
+    """DuckDB's memory_limit for a setting like "40%" (of this machine) or "6GB" (as is)."""
+    setting = (setting or os.environ.get("WSE_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT).strip()
+    share = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", setting)
+    if share:
+        return f"{int(machine_memory_bytes() * float(share.group(1)) / 100 / 2**20)}MiB"
+    return setting
+
+
 class Plugin(BasePlugin):
     def configure_connection(self, conn):
+        conn.execute(f"set memory_limit = '{memory_limit()}'")
         conn.create_function(
             "wse_keyed_hash",
             keyed_hash_udf,
