@@ -8,9 +8,10 @@
       ENUM type.
     - `range: [minimum, maximum]`: a raw value's accepted range (null: open).
 
-    A model reads its own declarations by name through the graph rather than `model`, so
-    that its unit tests compile the same columns. At parse time the graph has no columns
-    yet and both macros return nothing. -#}
+    A model reads its own declarations by name through the graph. At parse time the graph
+    has no columns yet and both macros return nothing; a unit test renders the model without
+    the graph, so it gives the declarations it needs as macro overrides (held equal to the
+    yml by tests/python/test_quality.py). -#}
 
 {% macro model_columns(model_name) %}
     {%- set nodes = graph.get('nodes', {}).values() | selectattr('resource_type', 'equalto', 'model')

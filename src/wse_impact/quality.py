@@ -501,11 +501,14 @@ def reference_suites(ctx: Context) -> list[Suite]:
     suites = [Suite("reference.class_bounds", "reference", "reference.class_bounds", sql, scheme_rules())]
     # the code seeds as built keep their codes as written ('000', '01', '318.02'): a seed
     # loaded with inferred numeric types loses leading zeros and no longer joins the data
-    seed_columns = {(c.seed, c.seed_column) for c in ctx.declarations.codes(PANEL)}
-    for seed, column in sorted(seed_columns | {("measure_codes", "code"), ("measures", "measure_code")}):
+    seed_columns: dict[str, set[str]] = {"measure_codes": {"code"}, "measures": {"measure_code"}}
+    for c in ctx.declarations.codes(PANEL):
+        seed_columns.setdefault(c.seed, set()).add(c.seed_column)
+    for seed, columns in sorted(seed_columns.items()):
+        columns = sorted(columns)
         suites.append(Suite(f"reference.{seed}", "reference", f"reference.{seed}",
-                            select_sql(f"{ref}.{seed}", [column], as_text=[column]), [
-            *code_rules([CodeColumn(column, seed, column)], ctx.seeds),
+                            select_sql(f"{ref}.{seed}", columns, as_text=columns), [
+            *code_rules([CodeColumn(column, seed, column) for column in columns], ctx.seeds),
             _E().ExpectTableRowCountToEqual(value=len(ctx.seeds.rows(seed))),
         ]))
     return suites
@@ -743,13 +746,19 @@ class DuckDBSource:
 
     def batch(self, suite: Suite) -> tuple[Any, dict | None]:
         """The suite's batch definition and batch parameters."""
-        asset = self.datasource.add_query_asset(suite.name, query=suite.sql)
+        query = suite.sql.strip()
+        if not re.match(r"select\s", query, re.IGNORECASE):  # GX's query assets must start with SELECT
+            query = f"select * from ({query}) as suite_rows"
+        asset = self.datasource.add_query_asset(suite.name, query=query)
         return asset.add_batch_definition_whole_table("whole_table"), None
 
     def close(self) -> None:
+        """Close every connection GX opened: DuckDB keeps a database file open (and locked
+        against writers in this process) while any connection to it is open."""
         if self.datasource is not None:
-            engine = self.datasource.get_execution_engine()
-            engine.close()
+            self.datasource.get_execution_engine().close()
+            self.datasource.get_engine().dispose()
+            self.datasource = None
 
 
 def _columns_of(config) -> str:
