@@ -518,25 +518,28 @@ def staging_suites(ctx: Context) -> list[Suite]:
     E, decl, wh = _E(), ctx.declarations, ctx.wh
     rel = "intermediate.int_snapshots_checked"
     cols = wh.columns(rel) + ["age_years", "days_in_quarter"]
-    suites = [Suite("staging.snapshots_accepted", "staging", f"{rel} (accepted staging rows)", f"""
-        select s.*, q.days_in_quarter,
-            date_sub('year', s.birth_date, q.last_day) as age_years
-        from {rel} as s
-        left join wse_impact.reference.quarters as q on s.snapshot_quarter = q.quarter
-        where s.is_accepted
-    """, [
+    suites = [Suite("staging.snapshots_accepted", "staging", f"{rel} (accepted staging rows)",
+                    f"select * from {rel} where is_accepted", [
         E.ExpectTableRowCountToBeBetween(min_value=1),
         E.ExpectColumnValuesToNotBeNull(column="insz"),
         ctx.in_quarters("snapshot_quarter"),
         *key_rules([["insz", "snapshot_quarter"]]),
         E.ExpectColumnValuesToBeBetween(column="days_worked", min_value=0),
+        # the staging columns carry the panel's names: its declarations apply
+        *range_rules(decl.ranges(PANEL, [c for c in cols if c != "age_years"])),
+        *code_rules(decl.codes(PANEL, cols), ctx.seeds),
+    ]), Suite("staging.snapshots_accepted_by_quarter", "staging", f"{rel} (accepted staging rows)", f"""
+        select q.days_in_quarter, s.days_worked, s.incapacity_days,
+            date_sub('year', s.birth_date, q.last_day) as age_years
+        from {rel} as s
+        left join wse_impact.reference.quarters as q on s.snapshot_quarter = q.quarter
+        where s.is_accepted
+    """, [
         E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="days_worked",
                                                   or_equal=True, ignore_row_if="either_value_is_missing"),
         E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="incapacity_days",
                                                   or_equal=True, ignore_row_if="either_value_is_missing"),
-        # the staging columns carry the panel's names: its declarations apply
-        *range_rules(decl.ranges(PANEL, cols)),
-        *code_rules(decl.codes(PANEL, cols), ctx.seeds),
+        *range_rules(decl.ranges(PANEL, ["age_years"])),
     ])]
 
     rel = "intermediate.int_measure_uses_checked"
@@ -593,23 +596,27 @@ BOUNDS_CTE = ("with bounds as (select class_scheme, class_label, cast(lower_boun
 
 
 def intermediate_suites(ctx: Context) -> list[Suite]:
+    # GX runs one query per expectation over the suite's SQL, so each suite's SQL holds only
+    # what its rules read: one suite per class column (raw value, class, that class's
+    # bounds), not one wide join of every class's bounds that every expectation would redo.
     E, decl = _E(), ctx.declarations
     rel = f"intermediate.{PANEL}"
     cols = ctx.wh.columns(rel)
-    selects = {"person_id": "p.person_id", "snapshot_quarter": "p.snapshot_quarter",
-               "days_in_quarter": "q.days_in_quarter", "days_worked": "p.days_worked"}
-    joins = ["left join wse_impact.reference.quarters as q on q.quarter = cast(p.snapshot_quarter as varchar)"]
-    exps = [*key_rules(decl.unique_keys(PANEL)),
-            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="days_worked", or_equal=True,
-                                                      ignore_row_if="either_value_is_missing")]
-    for i, c in enumerate(decl.classes(PANEL, cols)):
-        s, join, e = within_class_rules(c, f"b{i}")
-        selects.update(s)
-        joins.append(join)
-        exps += [*class_label_rules([c], ctx.seeds)[:1], *e]
-    suites = [Suite("intermediate.person_quarters_classed", "intermediate", rel,
-                    f"{BOUNDS_CTE} select {', '.join(f'{e} as {n}' for n, e in selects.items())} "
-                    f"from {rel} as p {' '.join(joins)}", exps)]
+    suites = [
+        Suite("intermediate.person_quarters_keys", "intermediate", rel,
+              select_sql(f"{rel} as p", ["person_id", "snapshot_quarter"]), key_rules(decl.unique_keys(PANEL))),
+        Suite("intermediate.person_quarters_days", "intermediate", rel, f"""
+            select q.days_in_quarter, p.days_worked
+            from {rel} as p
+            left join wse_impact.reference.quarters as q on q.quarter = cast(p.snapshot_quarter as varchar)
+        """, [E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="days_worked",
+                                                        or_equal=True, ignore_row_if="either_value_is_missing")]),
+    ]
+    for c in decl.classes(PANEL, cols):
+        selects, join, exps = within_class_rules(c, "b")
+        suites.append(Suite(f"intermediate.person_quarters_classed.{c.column}", "intermediate", rel,
+                            f"{BOUNDS_CTE} select {', '.join(f'{e} as {n}' for n, e in selects.items())} "
+                            f"from {rel} as p {join}", [*class_label_rules([c], ctx.seeds)[:1], *exps]))
     # every person is of working age in at least one study quarter
     suites.append(Suite("intermediate.person_ages", "intermediate", rel, f"""
         select person_id, min(age_years) as youngest_age, max(age_years) as oldest_age
