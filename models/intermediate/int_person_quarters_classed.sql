@@ -179,15 +179,17 @@ joined as (
 final as (
 
     select
+        {%- for class_column in class_columns %}
+        {%- set class_sql = class_value(
+            'joined.' ~ class_column.value, class_column.scheme, class_column.column, as_enum=true
+        ) %}
+        {{ class_sql }} as {{ class_column.column }},
+        {%- endfor %}
         joined.* replace (
             {% for column, type_name in code_types.items() -%}
             cast(joined.{{ column }} as {{ enum_type(type_name) }}) as {{ column }}{{ ',' if not loop.last }}
             {% endfor -%}
-        ),
-        {% for class_column in class_columns -%}
-        {{ class_value('joined.' ~ class_column.value, class_column.scheme, class_column.column, as_enum=true) }}
-            as {{ class_column.column }}{{ ',' if not loop.last }}
-        {% endfor %}
+        )
     from joined
 
 )

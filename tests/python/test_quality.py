@@ -311,7 +311,7 @@ def test_a_new_class_and_code_column_are_checked_without_editing_python(tmp_path
     for base in ("beneficiary_base", "control_base"):
         assert (f"marts.{base}", "expect_column_values_to_be_in_set", "part_time_class") in checked
         assert (f"marts.{base}", "expect_column_values_to_be_in_set", "work_region_code") in checked
-    assert ("intermediate.person_quarters_classed", "expect_column_pair_values_a_to_be_greater_than_b",
+    assert ("intermediate.person_quarters_classed.part_time_class", "expect_column_pair_values_a_to_be_greater_than_b",
             "part_time_pct, part_time_class_lower") in checked
     in_set = {r.expectation_config.kwargs["column"]: r.expectation_config.kwargs["value_set"]
               for r in report.results["marts.control_base"].results
