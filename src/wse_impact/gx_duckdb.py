@@ -69,6 +69,20 @@ class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
             self._connection = self.engine.connect()
         yield self._connection
 
+    def execute_query(self, query):  # noqa: ANN001, ANN201
+        """As GX's, but a failed query is rolled back on the kept connection: DuckDB aborts
+        the connection's transaction on an error, and every later metric would otherwise
+        fail with "Current transaction is aborted" instead of its own result."""
+        try:
+            return super().execute_query(query)
+        except Exception:
+            if self._connection is not None and not self._connection.closed:
+                try:
+                    self._connection.rollback()
+                except Exception:  # noqa: BLE001 - the original error is the one to report
+                    pass
+            raise
+
     def close(self) -> None:
         if self._connection is not None and not self._connection.closed:
             self._connection.close()
