@@ -26,7 +26,7 @@ export WSE_WAREHOUSE_DIR ?= warehouse
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: build test test-deps install generate dbt-build docs lint bench clean
+.PHONY: build test test-deps install generate dbt-build validate docs lint bench bench-scale clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,11 +50,15 @@ dbt-build: install
 	export WSE_PSEUDONYM_KEY="$${WSE_PSEUDONYM_KEY:-$(DEMO_KEY)}"; \
 	$(BIN)/dbt build
 
+# the Great Expectations suites, computed in DuckDB on the built warehouse (read-only)
+validate: install
+	$(BIN)/wse-impact validate
+
 docs: install
 	export WSE_PSEUDONYM_KEY="$${WSE_PSEUDONYM_KEY:-$(DEMO_KEY)}"; \
 	$(BIN)/dbt docs generate --static && echo "Lineage documentation: $(CURDIR)/target/static_index.html"
 
-build: generate dbt-build docs
+build: generate dbt-build validate docs
 
 # headless Chromium (Debian's package) for the test that opens the lineage docs
 test-deps:
@@ -70,6 +74,13 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_generate.py
+
+# generate, dbt build and validate at each scale in one run (BENCH_SCALES=1.0,10 needs ~14 GB
+# and ~45 min on 2 cores); writes only under BENCH_DIR
+BENCH_SCALES ?= 1.0,10
+BENCH_DIR ?= bench
+bench-scale: install
+	$(BIN)/python benchmarks/bench_scale.py --scales $(BENCH_SCALES) --work-dir $(BENCH_DIR)
 
 clean:
 	rm -rf target logs $(WSE_WAREHOUSE_DIR)

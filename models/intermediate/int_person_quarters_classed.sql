@@ -17,27 +17,11 @@
 -- depends_on: {{ ref('education_levels') }}, {{ ref('household_types') }}, {{ ref('joint_committees') }}
 -- depends_on: {{ ref('work_regimes') }}, {{ ref('employee_classes') }}, {{ ref('employer_size_classes') }}
 -- depends_on: {{ ref('additional_positions') }}, {{ ref('job_seeker_categories') }}
-{%- set code_types = {
-    'snapshot_quarter': 'study_quarter',
-    'sex_code': 'sex_code',
-    'arrondissement_code': 'arrondissement_code',
-    'province_code': 'province_code',
-    'region_code': 'region_code',
-    'urbanisation_code': 'urbanisation_code',
-    'origin_code': 'origin_group_code',
-    'nationality_code': 'origin_group_code',
-    'birth_country_code': 'origin_group_code',
-    'education_level_code': 'education_level_code',
-    'household_type_code': 'household_type_code',
-    'nace_section': 'nace_section',
-    'joint_committee_code': 'joint_committee_code',
-    'work_regime_code': 'work_regime_code',
-    'employee_class_code': 'employee_class_code',
-    'employer_size_code': 'employer_size_code',
-    'socio_economic_position_code': 'socio_economic_position_code',
-    'additional_position_code': 'additional_position_code',
-    'job_seeker_category_code': 'job_seeker_category_code',
-} %}
+{#- Which columns are codes (cast to their seed's ENUM type) and which are classes (of which
+    raw column, in which class scheme) is declared once, as column meta in
+    _intermediate__models.yml (macros/column_declarations.sql). -#}
+{%- set code_types = declared_code_types('int_person_quarters_classed') %}
+{%- set class_columns = declared_class_columns('int_person_quarters_classed') %}
 
 with
 
@@ -176,7 +160,8 @@ joined as (
         geography.province_code,
         geography.region_code,
         nace_divisions.nace_section,
-        coalesce(panel.socio_economic_position_code, '0.0') as socio_economic_position_code
+        coalesce(panel.socio_economic_position_code, '0.0') as socio_economic_position_code,
+        positions.position_group
     from panel
     inner join quarters
         on panel.snapshot_quarter = quarters.quarter
@@ -186,38 +171,26 @@ joined as (
         on panel.arrondissement_code = geography.arrondissement_code
     left join nace_divisions
         on try_cast(substr(panel.nace_code, 1, 2) as integer) = nace_divisions.division_number
+    left join positions
+        on coalesce(panel.socio_economic_position_code, '0.0') = positions.socio_economic_position_code
 
 ),
 
 final as (
 
     select
+        {%- for class_column in class_columns %}
+        {%- set class_sql = class_value(
+            'joined.' ~ class_column.value, class_column.scheme, class_column.column, as_enum=true
+        ) %}
+        {{ class_sql }} as {{ class_column.column }},
+        {%- endfor %}
         joined.* replace (
             {% for column, type_name in code_types.items() -%}
             cast(joined.{{ column }} as {{ enum_type(type_name) }}) as {{ column }}{{ ',' if not loop.last }}
             {% endfor -%}
-        ),
-        cast(positions.position_group as {{ enum_type('position_group') }}) as position_group,
-        {{ class_value('joined.age_years', 'age_years', 'age_class', as_enum=true) }} as age_class,
-        {{ class_value('joined.residence_years', 'residence_years', 'residence_years_class', as_enum=true) }}
-            as residence_years_class,
-        {{ class_value('joined.household_income_eur', 'household_income_eur', 'household_income_class', as_enum=true) }}
-            as household_income_class,
-        {{ class_value('joined.seniority_quarters', 'seniority_quarters', 'seniority_class', as_enum=true) }}
-            as seniority_class,
-        {{ class_value('joined.days_worked', 'days_in_quarter', 'days_worked_class', as_enum=true) }} as days_worked_class,
-        {{ class_value('joined.commute_distance_km', 'commute_distance_km', 'commute_distance_class', as_enum=true) }}
-            as commute_distance_class,
-        {{ class_value('joined.daily_wage_eur', 'daily_wage_eur', 'daily_wage_class', as_enum=true) }} as daily_wage_class,
-        {{ class_value('joined.gross_quarterly_wage_eur', 'gross_quarterly_wage_eur', 'gross_quarterly_wage_class', as_enum=true) }}
-            as gross_quarterly_wage_class,
-        {{ class_value('joined.incapacity_pct', 'incapacity_pct', 'incapacity_pct_class', as_enum=true) }}
-            as incapacity_pct_class,
-        {{ class_value('joined.incapacity_days', 'days_in_quarter', 'incapacity_days_class', as_enum=true) }}
-            as incapacity_days_class
+        )
     from joined
-    left join positions
-        on joined.socio_economic_position_code = positions.socio_economic_position_code
 
 )
 

@@ -217,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--docs-dir", default="reports/gx", help="where the Data Docs HTML goes")
     val.add_argument("--suites", default=None, help="comma-separated suite names (default: all)")
     val.add_argument("--no-docs", action="store_true", help="do not write Data Docs")
+    val.add_argument("--manifest", default=None,
+                     help="dbt's manifest.json with the column declarations (default: target/manifest.json)")
     val.set_defaults(func=_validate)
     where = {"default": None, "help": "default: $WSE_WAREHOUSE_DIR or warehouse"}
     req = sub.add_parser("request", help="researcher: ask for outputs to be released; the disclosure gate runs now and "

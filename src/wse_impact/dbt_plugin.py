@@ -15,16 +15,47 @@ delimited landing files.
   `landing_file` (relative to $WSE_LANDING_DIR) through `delimited.read_delimited`, every
   line kept with its true line number and damaged lines with their reason. dbt-duckdb
   stores the result as the source table, in the restricted database.
+- DuckDB's `memory_limit`, from `WSE_DUCKDB_MEMORY_LIMIT`: a share of this machine's memory
+  ("40%", the default) or an amount ("6GB"). A fixed amount in profiles.yml (it was 5 GB)
+  does not scale: at scale 10 the panel ran out of memory on a 24 GB machine. DuckDB spills
+  what does not fit to `<database>.tmp`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from wse_impact.landing_check import check_graph_json, landing_dir
 from wse_impact.pseudonym import keyed_hash_udf
+
+
+DEFAULT_MEMORY_LIMIT = "40%"
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory, or the cgroup's limit when it is lower (a container)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            limit = f.read().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return total
+
+
+def memory_limit(setting: str | None = None) -> str:
+    """DuckDB's memory_limit for a setting like "40%" (of this machine) or "6GB" (as is)."""
+    setting = (setting or os.environ.get("WSE_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT).strip()
+    share = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", setting)
+    if share:
+        return f"{int(machine_memory_bytes() * float(share.group(1)) / 100 / 2**20)}MiB"
+    return setting
 
 
 class Plugin(BasePlugin):
@@ -33,6 +64,7 @@ class Plugin(BasePlugin):
         self.read_landing_files = bool((plugin_config or {}).get("read_landing_files", True))
 
     def configure_connection(self, conn):
+        conn.execute(f"set memory_limit = '{memory_limit()}'")
         conn.create_function("wse_keyed_hash", keyed_hash_udf, ["VARCHAR"], "VARCHAR", side_effects=False)
         # these read files: never cache or fold them
         conn.create_function("wse_check_landing", check_graph_json, ["VARCHAR"], "VARCHAR", side_effects=True)

@@ -1,24 +1,39 @@
-"""Great Expectations suites (GX 1.x, defined as code) over the tables dbt built.
+"""Great Expectations suites (GX 1.x, defined as code) over the tables dbt built, computed in
+the engine that holds the data.
 
-Why pandas batches: GX 1.x's SQL datasource returns empty metric results on DuckDB (its
-engine fetches rows after the connection is closed; and SQLAlchemy / duckdb_engine are not
-installed here), so every expectation would fail for the wrong reason. Each suite is
-therefore validated on a pandas dataframe read straight from the DuckDB tables that dbt built
-(`duckdb` Python API, both databases opened read-only, only the columns a suite needs): the
-data GX sees is the built table itself, no exported copy.
+How GX runs: every suite is a GX *query asset* of a read-only DuckDB data source
+(`wse_impact.gx_duckdb`): GX's own SQL execution engine turns each expectation into
+aggregate queries that DuckDB runs where the data is; only metric values and a few example
+rows come back to Python. Memory does not grow with the table (DuckDB's `memory_limit`
+holds for the queries; `WSE_VALIDATE_MEMORY_LIMIT`, default 1 GB). GX 1.x's stock SQL data
+source returns empty metrics on DuckDB (it fetches after closing the connection); the
+DuckDB data source here keeps its connection, the fix GX applies to SQLite (see
+gx_duckdb.py). Where the suites run is one small class, `DuckDBSource`: a Spark source would
+give each suite's query to `spark.sql` and hand GX the DataFrame (`add_spark` data source,
+dataframe asset); the suites themselves are engine-neutral (a relation, a SQL select, GX
+expectations).
 
-Suites (one dataframe each), in four groups:
-- reference: every class scheme of seeds/class_bounds.csv is contiguous, non-overlapping,
-  and covers its domain.
-- staging: the staging rows that passed the quarantine gate (the `int_*_checked` tables keep
-  every staging column): value ranges, quarters in 2014Q1-2022Q4, end not before start, code
-  sets from the seeds; and the reconciliation rows read = accepted + quarantined, with rows
-  read recounted from the staging views.
-- intermediate: every raw value lies in [lower, upper) of the class it was given, where
-  raw value and class sit side by side (int_person_quarters_classed,
-  int_measure_uses_classed); days within the quarter's days.
-- marts: classed values are labels of their scheme or 'unknown', codes from the seeds,
-  ranges, 36 rows per person (persons counted in the restricted database), keys unique.
+Where the rules come from (declared once, derived here):
+- Column declarations in the models' yml, read from dbt's manifest (`Declarations`): a code
+  column names its seed column (`codes: <seed>.<column>`), a class column its raw column
+  and class scheme (`classes: {value, scheme}`), a raw value its range (`range: [min,
+  max]`). A model's column inherits the declaration of the parent model's column of the same
+  name (the base files copy the panel's columns), so the panel's yml declares them once for
+  the panel's casts, the base files and these suites.
+- Key columns: the models' `unique_combination` data tests.
+- Code sets from the seed files; class labels and bounds from seeds/class_bounds.csv; the
+  domain each class scheme must cover from class_bounds' `scheme_domains` meta.
+- The measure catalog (macros/measure_catalog.sql) for the measure extracts.
+
+Suites, in four groups:
+- reference: every class scheme of class_bounds is contiguous, non-overlapping and covers
+  its domain; the code seeds keep their codes as written.
+- staging: the staging rows that passed the quarantine gate (`int_*_checked`): ranges,
+  quarters, code sets; reconciliation rows read = accepted + quarantined.
+- intermediate: each raw value lies in [lower, upper) of the class it was given, where raw
+  value and class sit side by side (panel, measure uses).
+- marts: class labels of their scheme (or 'unknown'), codes of their seed, ranges, 36 rows
+  per person, keys unique.
 
 `validate()` returns a report; a failed expectation names the table, the column, the
 expectation and example values. Data Docs HTML go to `reports/gx/` (configurable).
@@ -27,82 +42,26 @@ expectation and example values. Data Docs HTML go to `reports/gx/` (configurable
 from __future__ import annotations
 
 import argparse
-import gc
+import csv
+import json
 import os
 import re
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import duckdb
 
 GROUPS = ("reference", "staging", "intermediate", "marts")
 UNKNOWN_CLASS = "unknown"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+PANEL = "int_person_quarters_classed"
+DEFAULT_VALIDATE_MEMORY_LIMIT = "1GB"
 
-# Class columns of the person-quarter panel -> (raw column, class scheme of class_bounds).
-# Mirrors models/intermediate/int_person_quarters_classed.sql; a test fails when a `*_class`
-# column of the marts is not listed here.
-PERSON_CLASSES: dict[str, tuple[str, str]] = {
-    "age_class": ("age_years", "age_years"),
-    "residence_years_class": ("residence_years", "residence_years"),
-    "household_income_class": ("household_income_eur", "household_income_eur"),
-    "seniority_class": ("seniority_quarters", "seniority_quarters"),
-    "days_worked_class": ("days_worked", "days_in_quarter"),
-    "commute_distance_class": ("commute_distance_km", "commute_distance_km"),
-    "daily_wage_class": ("daily_wage_eur", "daily_wage_eur"),
-    "gross_quarterly_wage_class": ("gross_quarterly_wage_eur", "gross_quarterly_wage_eur"),
-    "incapacity_pct_class": ("incapacity_pct", "incapacity_pct"),
-    "incapacity_days_class": ("incapacity_days", "days_in_quarter"),
-}
-
-# Domain of each class scheme: (minimum, maximum or None when open). The classes must cover
-# [minimum, maximum] (or [minimum, infinity)) without gap or overlap.
-SCHEME_DOMAINS: dict[str, tuple[float, float | None]] = {
-    "incapacity_pct": (0, 100),
-    "days_in_quarter": (0, 92),
-}
-DEFAULT_DOMAIN: tuple[float, float | None] = (0, None)
-
-# Code columns of the person-quarter panel / base files -> (seed table, code column).
-PERSON_CODES: dict[str, tuple[str, str]] = {
-    "sex_code": ("sexes", "sex_code"),
-    "arrondissement_code": ("arrondissements", "arrondissement_code"),
-    "province_code": ("provinces", "province_code"),
-    "region_code": ("regions", "region_code"),
-    "urbanisation_code": ("urbanisation_degrees", "urbanisation_code"),
-    "origin_code": ("origin_groups", "origin_group_code"),
-    "nationality_code": ("origin_groups", "origin_group_code"),
-    "birth_country_code": ("origin_groups", "origin_group_code"),
-    "education_level_code": ("education_levels", "education_level_code"),
-    "household_type_code": ("household_types", "household_type_code"),
-    "nace_section": ("nace_sections", "nace_section"),
-    "joint_committee_code": ("joint_committees", "joint_committee_code"),
-    "work_regime_code": ("work_regimes", "work_regime_code"),
-    "employee_class_code": ("employee_classes", "employee_class_code"),
-    "employer_size_code": ("employer_size_classes", "employer_size_code"),
-    "socio_economic_position_code": ("socio_economic_positions", "socio_economic_position_code"),
-    "additional_position_code": ("additional_positions", "additional_position_code"),
-    "job_seeker_category_code": ("job_seeker_categories", "job_seeker_category_code"),
-}
-
-# Ranges of person-quarter values (inclusive). Days are checked against the quarter's days.
-PERSON_RANGES: dict[str, tuple[float | None, float | None]] = {
-    "part_time_pct": (0, 100),
-    "incapacity_pct": (0, 100),
-    "household_income_eur": (0, None),
-    "daily_wage_eur": (0, None),
-    "gross_quarterly_wage_eur": (0, None),
-    "commute_distance_km": (0, None),
-    "residence_years": (0, 120),
-    "seniority_quarters": (0, None),
-    "quarters_worked": (0, None),
-}
-# Age at the quarter's last day: nobody in the panel is unborn or implausibly old, and every
-# person is of working age (15-66) in at least one study quarter.
-AGE_RANGE = (0, 100)
+# Every person is of working age (15-66) in at least one study quarter.
 WORKING_AGE = (15, 66)
 
 # Counts of a measure extract: at least 1 when given. Percentages 0-100.
@@ -112,12 +71,155 @@ MEASURE_PERCENTAGES = ("employment_pct",)
 MEASURE_NON_NEGATIVE = ("days_taken",)
 
 
+# ----------------------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True)
+class CodeColumn:
+    column: str
+    seed: str
+    seed_column: str
+
+
+@dataclass(frozen=True)
+class ClassColumn:
+    column: str
+    value_column: str
+    scheme: str
+
+
+@dataclass(frozen=True)
+class ValueRange:
+    column: str
+    minimum: float | None
+    maximum: float | None
+
+
+class Declarations:
+    """The column declarations of dbt's manifest (see the module doc)."""
+
+    def __init__(self, manifest: dict):
+        self.manifest = manifest
+        self.nodes = {**manifest["nodes"]}
+        self.by_name = {n["name"]: n for n in self.nodes.values() if n["resource_type"] in ("model", "seed")}
+
+    @classmethod
+    def load(cls, manifest_path: Path | str | None = None) -> "Declarations":
+        path = Path(manifest_path) if manifest_path else default_manifest()
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found: run `dbt build` (or `dbt parse`) first")
+        return cls(json.loads(path.read_text(encoding="utf-8")))
+
+    def _meta(self, model: str, column: str, key: str, seen: frozenset = frozenset()) -> Any:
+        """A column's declaration `key`: its own, else that of the same-named column of the
+        nearest parent model that declares it."""
+        node = self.by_name.get(model)
+        if node is None or model in seen:
+            return None
+        info = node.get("columns", {}).get(column)
+        if info is not None:
+            meta = {**(info.get("config") or {}).get("meta", {}), **info.get("meta", {})}
+            if key in meta:
+                return meta[key]
+        for parent_id in node.get("depends_on", {}).get("nodes", []):
+            parent = self.nodes.get(parent_id)
+            if parent and parent["resource_type"] == "model":
+                value = self._meta(parent["name"], column, key, seen | {model})
+                if value is not None:
+                    return value
+        return None
+
+    def columns(self, model: str) -> list[str]:
+        return list(self.by_name[model].get("columns", {})) if model in self.by_name else []
+
+    def codes(self, model: str, columns: Iterable[str] | None = None) -> list[CodeColumn]:
+        out = []
+        for column in self.columns(model) if columns is None else columns:
+            declared = self._meta(model, column, "codes")
+            if declared:
+                seed, seed_column = declared.split(".")
+                out.append(CodeColumn(column, seed, seed_column))
+        return out
+
+    def classes(self, model: str, columns: Iterable[str] | None = None) -> list[ClassColumn]:
+        out = []
+        for column in self.columns(model) if columns is None else columns:
+            declared = self._meta(model, column, "classes")
+            if declared:
+                out.append(ClassColumn(column, declared["value"], declared["scheme"]))
+        return out
+
+    def ranges(self, model: str, columns: Iterable[str] | None = None) -> list[ValueRange]:
+        out = []
+        for column in self.columns(model) if columns is None else columns:
+            declared = self._meta(model, column, "range")
+            if declared:
+                out.append(ValueRange(column, declared[0], declared[1]))
+        return out
+
+    def unique_keys(self, model: str) -> list[list[str]]:
+        """The column lists of the model's `unique_combination` data tests."""
+        node = self.by_name[model]
+        keys = []
+        for test in self.nodes.values():
+            meta = test.get("test_metadata") or {}
+            if (test["resource_type"] == "test" and meta.get("name") == "unique_combination"
+                    and test.get("attached_node") == node["unique_id"]):
+                keys.append(list(meta["kwargs"]["columns"]))
+        return keys
+
+    def contract_type(self, model: str, column: str) -> str | None:
+        info = self.by_name[model].get("columns", {}).get(column) or {}
+        return info.get("data_type")
+
+    def seed_enum_type(self, seed: str, column: str) -> str | None:
+        info = self.by_name[seed]["columns"].get(column) or {}
+        return {**(info.get("config") or {}).get("meta", {}), **info.get("meta", {})}.get("enum_type")
+
+    def scheme_domains(self) -> tuple[dict[str, tuple[float, float | None]], tuple[float, float | None]]:
+        meta = self.by_name["class_bounds"]["config"].get("meta", {})
+        domains = {scheme: (lo, hi) for scheme, (lo, hi) in meta.get("scheme_domains", {}).items()}
+        default = tuple(meta.get("default_domain", [0, None]))
+        return domains, default  # type: ignore[return-value]
+
+
+def default_manifest() -> Path:
+    target = os.environ.get("DBT_TARGET_PATH", "target")
+    return Path(target) / "manifest.json" if Path(target).is_absolute() else PROJECT_DIR / target / "manifest.json"
+
+
+class Seeds:
+    """The seed files as written (text): the reference for code sets, labels and bounds."""
+
+    def __init__(self, project_dir: Path = PROJECT_DIR):
+        self.project_dir = project_dir
+
+    def rows(self, seed: str) -> list[dict[str, str]]:
+        return seed_rows(seed, self.project_dir)
+
+    def codes(self, seed: str, column: str) -> list[str]:
+        return sorted({row[column] for row in self.rows(seed) if row[column] != ""})
+
+    @cached_property
+    def class_bounds(self) -> dict[str, list[dict[str, str]]]:
+        schemes: dict[str, list[dict[str, str]]] = {}
+        for row in sorted(self.rows("class_bounds"), key=lambda r: (r["class_scheme"], int(r["class_order"]))):
+            schemes.setdefault(row["class_scheme"], []).append(row)
+        return schemes
+
+    def labels(self, scheme: str) -> list[str]:
+        if scheme not in self.class_bounds:
+            raise KeyError(f"class scheme {scheme!r} has no rows in seeds/class_bounds.csv")
+        return [row["class_label"] for row in self.class_bounds[scheme]]
+
+
 # ----------------------------------------------------------------------------- definitions
 
 
 @dataclass
 class Suite:
-    """One expectation suite, validated on one dataframe read by `sql`."""
+    """One expectation suite on the rows of one SQL select (a relation, or a few columns of
+    it joined to what the rules compare with). The SQL is the engine's to run."""
 
     name: str  # e.g. "marts.beneficiary_base"
     group: str
@@ -147,7 +249,7 @@ class Report:
     docs_index: Path | None
     element_counts: dict[str, int] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, tuple[float, float]] = field(default_factory=dict)  # suite -> (read s, validate s)
+    timings: dict[str, float] = field(default_factory=dict)  # suite -> validation seconds
 
     @property
     def success(self) -> bool:
@@ -161,16 +263,21 @@ class Report:
         return "\n".join([head, *(f"  FAILED {f}" for f in self.failures)])
 
 
+def warehouse_files(warehouse_dir: Path) -> tuple[Path, Path]:
+    restricted, research = Path(warehouse_dir) / "restricted.duckdb", Path(warehouse_dir) / "wse_impact.duckdb"
+    for db in (restricted, research):
+        if not db.exists():
+            raise FileNotFoundError(f"{db} not found: run `dbt build` first (WSE_WAREHOUSE_DIR={warehouse_dir})")
+    return restricted, research
+
+
 class Warehouse:
-    """The two DuckDB databases dbt built, opened read-only in one connection."""
+    """The two DuckDB databases dbt built, opened read-only, for the few facts the suites are
+    made from (column lists, expected row counts); closed before the suites run."""
 
     def __init__(self, warehouse_dir: Path):
         self.dir = Path(warehouse_dir)
-        restricted = self.dir / "restricted.duckdb"
-        research = self.dir / "wse_impact.duckdb"
-        for db in (restricted, research):
-            if not db.exists():
-                raise FileNotFoundError(f"{db} not found: run `dbt build` first (WSE_WAREHOUSE_DIR={self.dir})")
+        restricted, research = warehouse_files(self.dir)
         self.con = duckdb.connect(str(restricted), read_only=True)
         self.con.execute(f"attach '{research}' as wse_impact (read_only)")
 
@@ -182,57 +289,6 @@ class Warehouse:
 
     def columns(self, relation: str) -> list[str]:
         return [r[0] for r in self.rows(f"select column_name from (describe {relation})")]
-
-    def exists(self, relation: str) -> bool:
-        try:
-            self.con.execute(f"select 1 from {relation} limit 0")
-            return True
-        except duckdb.Error:
-            return False
-
-    def frame(self, sql: str, plain_text: set[str] | frozenset[str] = frozenset()):
-        """The query's rows as a pandas dataframe, through Arrow (DuckDB's own pandas
-        conversion is several times slower on text). Decimals and integers arrive as
-        float64: GX's pandas range checks are slow on Python Decimal objects and on
-        nullable integers, and float64 holds them exactly at these magnitudes.
-
-        Text columns arrive as pandas categoricals (Arrow dictionary encoding): the mart
-        columns are low-cardinality codes and class labels, and GX's pandas engine filters
-        the whole dataframe by a row mask for every column expectation (dropping the
-        column's nulls), which on Arrow-backed strings costs a string copy of every column
-        each time (~90 % of the run at scale 1.0); on categoricals it is an integer take.
-        In-set, null, distinct-value and (compound) uniqueness checks work on categoricals
-        unchanged. Columns in `plain_text` stay strings: ordered or cross-column comparisons
-        (column pair expectations) are not defined on unordered categoricals."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        rel = self.con.sql(sql)
-        numeric = ("DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                   "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")
-        items = [f'cast("{c}" as double) as "{c}"' if str(t).split("(")[0] in numeric else f'"{c}"'
-                 for c, t in zip(rel.columns, rel.types)]
-        table = rel.project(", ".join(items)).to_arrow_table()
-
-        def encoded(name: str, column):
-            if name in plain_text or not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-                return column
-            # one chunk, one dictionary: pandas then needs no dictionary unification
-            return pa.chunked_array([pc.dictionary_encode(column.combine_chunks())])
-
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # Arrow releases the GIL
-            columns = list(pool.map(encoded, table.column_names, table.columns))
-        table = pa.table(columns, names=table.column_names)
-        del columns
-        frame = table.to_pandas()
-        del table
-        return frame
-
-
-def _q(values) -> str:
-    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
 def measure_catalog(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
@@ -256,318 +312,8 @@ def measure_catalog(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
     raise RuntimeError("measure_catalog() did not return a value")
 
 
-# ----------------------------------------------------------------------------- suites
-
-
-def build_suites(wh: Warehouse, groups: tuple[str, ...] = GROUPS) -> list[Suite]:
-    import great_expectations as gx
-
-    E = gx.expectations
-    ref = "wse_impact.reference"
-    quarters = [r[0] for r in wh.rows(f"select quarter from {ref}.quarters order by quarter")]
-    labels: dict[str, list[str]] = {}
-    for scheme, label in wh.rows(f"select class_scheme, class_label from {ref}.class_bounds order by class_scheme, class_order"):
-        labels.setdefault(scheme, []).append(label)
-
-    def codes(seed: str, column: str) -> list[str]:
-        return sorted({row[column] for row in seed_rows(seed) if row[column] != ""})
-
-    catalog = measure_catalog()
-    measure_codes = [(r["measure_code"], r["attribute"], r["code"]) for r in seed_rows("measure_codes")]
-    measures = codes("measures", "measure_code")
-    suites: list[Suite] = []
-
-    def by_measure(column: str, pairs: list[tuple[str, str]], table: str = "") -> tuple[str, Any]:
-        """A value allowed only for some measures, checked as one text column
-        'measure:value' (vectorised; GX's pandas column-pair set check runs row by row)."""
-        name = f"{column}__by_measure"
-        prefix = f"{table}." if table else ""
-        expr = (f"case when {prefix}{column} is not null then {prefix}measure_code || ':' || "
-                f"cast({prefix}{column} as varchar) end as {name}")
-        return expr, E.ExpectColumnValuesToBeInSet(column=name, value_set=sorted({f"{m}:{v}" for m, v in pairs}))
-
-    def in_quarters(column: str):
-        return E.ExpectColumnValuesToBeInSet(column=column, value_set=quarters)
-
-    def person_code_expectations(columns: list[str]) -> list:
-        out = []
-        for column, (seed, code_column) in PERSON_CODES.items():
-            if column in columns:
-                allowed = codes(seed, code_column)
-                if seed == "socio_economic_positions":
-                    allowed = sorted(set(allowed) | {"0.0"})  # 'not in register' (int_person_quarters_classed)
-                out.append(E.ExpectColumnValuesToBeInSet(column=column, value_set=allowed))
-        return out
-
-    def range_expectations(columns: list[str], ranges: dict) -> list:
-        return [E.ExpectColumnValuesToBeBetween(column=c, min_value=lo, max_value=hi)
-                for c, (lo, hi) in ranges.items() if c in columns]
-
-    # --- reference: class schemes contiguous, non-overlapping, covering their domain
-    if "reference" in groups:
-        domains = ", ".join(f"('{s}', {lo}, {'null' if hi is None else hi})" for s, (lo, hi) in SCHEME_DOMAINS.items())
-        sql = f"""
-            with bounds as (
-                select
-                    class_scheme, class_order, class_label,
-                    cast(lower_bound as double) as lower_bound,
-                    cast(upper_bound as double) as upper_bound,
-                    lag(cast(upper_bound as double)) over w as previous_upper_bound,
-                    row_number() over w = 1 as is_first,
-                    row_number() over w = count(*) over (partition by class_scheme) as is_last
-                from {ref}.class_bounds
-                window w as (partition by class_scheme order by class_order)
-            ),
-            domains as (
-                select * from (values {domains}) as d(class_scheme, domain_min, domain_max)
-            )
-            select
-                bounds.class_scheme || ' ' || bounds.class_label as scheme_class,
-                case
-                    when not bounds.is_first and bounds.previous_upper_bound is null
-                        then 'open class before the last one'
-                    when not bounds.is_first and bounds.lower_bound > bounds.previous_upper_bound
-                        then 'gap: starts at ' || bounds.lower_bound || ', previous class ends at ' || bounds.previous_upper_bound
-                    when not bounds.is_first and bounds.lower_bound < bounds.previous_upper_bound
-                        then 'overlap: starts at ' || bounds.lower_bound || ', previous class ends at ' || bounds.previous_upper_bound
-                end as contiguity_problem,
-                case
-                    when bounds.upper_bound is not null and bounds.upper_bound <= bounds.lower_bound
-                        then 'empty class [' || bounds.lower_bound || ', ' || bounds.upper_bound || ')'
-                    when bounds.is_first and bounds.lower_bound > coalesce(domains.domain_min, {DEFAULT_DOMAIN[0]})
-                        then 'domain not covered below ' || bounds.lower_bound
-                    when bounds.is_last and bounds.upper_bound is not null and domains.domain_max is null
-                        then 'domain not covered from ' || bounds.upper_bound || ' (open domain needs an open last class)'
-                    when bounds.is_last and bounds.upper_bound is not null and bounds.upper_bound <= domains.domain_max
-                        then 'domain not covered from ' || bounds.upper_bound || ' to ' || domains.domain_max
-                end as coverage_problem,
-                bounds.class_label
-            from bounds
-            left join domains on bounds.class_scheme = domains.class_scheme
-        """
-        suites.append(Suite("reference.class_bounds", "reference", "reference.class_bounds", sql, [
-            E.ExpectColumnValuesToBeNull(column="contiguity_problem"),
-            E.ExpectColumnValuesToBeNull(column="coverage_problem"),
-            E.ExpectColumnValuesToBeUnique(column="scheme_class"),
-            E.ExpectColumnValuesToNotBeNull(column="class_label"),
-        ]))
-
-        # the code seeds as built keep their codes as written ('000', '01', '318.02'): a seed
-        # loaded with inferred numeric types loses leading zeros and no longer joins the data
-        for seed, code_column in sorted(set(PERSON_CODES.values()) | {("measure_codes", "code"), ("measures", "measure_code")}):
-            suites.append(Suite(f"reference.{seed}", "reference", f"reference.{seed}",
-                                f"select cast({code_column} as varchar) as {code_column} from {ref}.{seed}", [
-                E.ExpectColumnValuesToBeInSet(column=code_column, value_set=codes(seed, code_column)),
-                E.ExpectTableRowCountToEqual(value=len(seed_rows(seed))),
-            ]))
-
-    # --- staging: the staging values of the rows that passed the gate
-    if "staging" in groups:
-        rel = "intermediate.int_snapshots_checked"
-        cols = wh.columns(rel)
-        suites.append(Suite("staging.snapshots_accepted", "staging", f"{rel} (accepted staging rows)", f"""
-            select s.*, q.days_in_quarter,
-                date_sub('year', s.birth_date, q.last_day) as age_years
-            from {rel} as s
-            left join wse_impact.reference.quarters as q on s.snapshot_quarter = q.quarter
-            where s.is_accepted
-        """, [
-            E.ExpectTableRowCountToBeBetween(min_value=1),
-            E.ExpectColumnValuesToNotBeNull(column="insz"),
-            in_quarters("snapshot_quarter"),
-            E.ExpectCompoundColumnsToBeUnique(column_list=["insz", "snapshot_quarter"]),
-            E.ExpectColumnValuesToBeBetween(column="days_worked", min_value=0),
-            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="days_worked",
-                                                      or_equal=True, ignore_row_if="either_value_is_missing"),
-            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="incapacity_days",
-                                                      or_equal=True, ignore_row_if="either_value_is_missing"),
-            E.ExpectColumnValuesToBeBetween(column="age_years", min_value=AGE_RANGE[0], max_value=AGE_RANGE[1]),
-            *range_expectations(cols, PERSON_RANGES),
-            *person_code_expectations(cols),
-        ]))
-
-        rel = "intermediate.int_measure_uses_checked"
-        cols = wh.columns(rel)
-        quarter_cols = [c for c in cols if c.endswith("_quarter") or re.fullmatch(r"\w+_quarter_\d+", c)]
-        code_pairs = {}
-        for measure, attribute, code in measure_codes:
-            code_pairs.setdefault(attribute, []).append((measure, code))
-        code_checks = [by_measure(attr, pairs) for attr, pairs in sorted(code_pairs.items()) if attr in cols]
-        suites.append(Suite("staging.measure_uses_accepted", "staging", f"{rel} (accepted staging rows)",
-                            f"select *, {', '.join(sql for sql, _ in code_checks) or 'null as no_codes'} "
-                            f"from {rel} where is_accepted", [
-            E.ExpectTableRowCountToBeBetween(min_value=1),
-            E.ExpectColumnValuesToNotBeNull(column="insz"),
-            E.ExpectColumnValuesToBeInSet(column="measure_code", value_set=measures),
-            E.ExpectCompoundColumnsToBeUnique(column_list=["measure_code", "insz"]),
-            *(in_quarters(c) for c in quarter_cols),
-            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="end_quarter", column_B="start_quarter", or_equal=True,
-                                                      ignore_row_if="either_value_is_missing"),
-            *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in cols if c.endswith("_eur")),
-            *(E.ExpectColumnValuesToBeBetween(column=c, min_value=1) for c in MEASURE_COUNTS if c in cols),
-            *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100) for c in MEASURE_PERCENTAGES if c in cols),
-            *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in MEASURE_NON_NEGATIVE if c in cols),
-            *(exp for _, exp in code_checks),
-        ]))
-
-        rel = "intermediate.reconciliation"
-        read_counts = " union all ".join(
-            [f"select 'wse.{m}' as source_name, count(*) as n from staging.stg_wse__{m}" for m in catalog]
-            + ["select 'dwh.snapshots', count(*) from staging.stg_dwh__snapshots",
-               "select 'dwh.control_sample', count(*) from staging.stg_dwh__control_sample"])
-        suites.append(Suite("staging.reconciliation", "staging", rel, f"""
-            with staged as ({read_counts}),
-            quarantined as (select source_name, count(*) as n from intermediate.quarantine group by source_name)
-            select
-                coalesce(r.source_name, staged.source_name) as source_name,
-                r.rows_read,
-                r.rows_accepted + r.rows_quarantined as rows_accepted_plus_quarantined,
-                staged.n as rows_in_staging,
-                r.rows_quarantined,
-                coalesce(quarantined.n, 0) as rows_in_quarantine
-            from {rel} as r
-            full join staged on r.source_name = staged.source_name
-            left join quarantined on coalesce(r.source_name, staged.source_name) = quarantined.source_name
-        """, [
-            E.ExpectTableRowCountToEqual(value=len(catalog) + 2),
-            E.ExpectColumnValuesToNotBeNull(column="rows_read"),
-            E.ExpectColumnPairValuesToBeEqual(column_A="rows_read", column_B="rows_accepted_plus_quarantined"),
-            E.ExpectColumnPairValuesToBeEqual(column_A="rows_read", column_B="rows_in_staging"),
-            E.ExpectColumnPairValuesToBeEqual(column_A="rows_quarantined", column_B="rows_in_quarantine"),
-        ]))
-
-    # --- intermediate: raw values inside the bounds of the class they were given
-    if "intermediate" in groups:
-        rel = "intermediate.int_person_quarters_classed"
-        cols = wh.columns(rel)
-        selects = {"person_id": "p.person_id", "snapshot_quarter": "p.snapshot_quarter",
-                   "days_in_quarter": "q.days_in_quarter", "days_worked": "p.days_worked"}
-        joins, exps = [f"left join {ref}.quarters as q on q.quarter = p.snapshot_quarter"], []
-        for i, (class_col, (raw, scheme)) in enumerate(PERSON_CLASSES.items()):
-            if class_col not in cols:
-                continue
-            b = f"b{i}"
-            selects.update({
-                class_col: f"p.{class_col}",
-                raw: f"p.{raw}",
-                f"{class_col}_lower": f"{b}.lower_bound",
-                f"{class_col}_upper": f"coalesce({b}.upper_bound, 'infinity'::double)",
-            })
-            joins.append(f"left join bounds as {b} on {b}.class_scheme = '{scheme}' and {b}.class_label = p.{class_col}")
-            exps += [
-                E.ExpectColumnValuesToBeInSet(column=class_col, value_set=labels.get(scheme, []) + [UNKNOWN_CLASS]),
-                E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=raw, column_B=f"{class_col}_lower", or_equal=True,
-                                                          ignore_row_if="either_value_is_missing"),
-                E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=f"{class_col}_upper", column_B=raw,
-                                                          ignore_row_if="either_value_is_missing"),
-            ]
-        bounds_cte = (f"with bounds as (select class_scheme, class_label, cast(lower_bound as double) as lower_bound, "
-                      f"cast(upper_bound as double) as upper_bound from {ref}.class_bounds)")
-        sql = f"{bounds_cte} select {', '.join(f'{e} as {n}' for n, e in selects.items())} from {rel} as p {' '.join(joins)}"
-        suites.append(Suite("intermediate.person_quarters_classed", "intermediate", rel, sql, [
-            E.ExpectCompoundColumnsToBeUnique(column_list=["person_id", "snapshot_quarter"]),
-            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="days_worked", or_equal=True,
-                                                      ignore_row_if="either_value_is_missing"),
-            *exps,
-        ]))
-        # every person is of working age in at least one study quarter
-        suites.append(Suite("intermediate.person_ages", "intermediate", rel, f"""
-            select person_id, min(age_years) as youngest_age, max(age_years) as oldest_age
-            from {rel} group by person_id
-        """, [
-            E.ExpectColumnValuesToBeBetween(column="oldest_age", min_value=WORKING_AGE[0]),
-            E.ExpectColumnValuesToBeBetween(column="youngest_age", max_value=WORKING_AGE[1]),
-        ]))
-
-        rel = "intermediate.int_measure_uses_classed"
-        cols = wh.columns(rel)
-        selects, joins, exps = ["m.measure_code"], [], []
-        for i, (raw, schemes) in enumerate(sorted(classed_measure_schemes(catalog).items())):
-            class_col = raw.removesuffix("_eur") + "_class"
-            if class_col not in cols:
-                continue
-            b = f"b{i}"
-            case = " ".join(f"when '{m}' then '{s}'" for m, s in sorted(schemes.items()))
-            selects += [f"m.{class_col}", f"cast(m.{raw} as double) as {raw}",
-                        f"{b}.lower_bound as {class_col}_lower", f"coalesce({b}.upper_bound, 'infinity'::double) as {class_col}_upper"]
-            joins.append(f"left join bounds as {b} on {b}.class_scheme = (case m.measure_code {case} end) and {b}.class_label = m.{class_col}")
-            pairs = [(m, label) for m, s in schemes.items() for label in labels.get(s, []) + [UNKNOWN_CLASS]]
-            label_sql, label_check = by_measure(class_col, pairs, "m")
-            selects.append(label_sql)
-            exps += [
-                label_check,
-                E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=raw, column_B=f"{class_col}_lower", or_equal=True,
-                                                          ignore_row_if="either_value_is_missing"),
-                E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=f"{class_col}_upper", column_B=raw,
-                                                          ignore_row_if="either_value_is_missing"),
-            ]
-        sql = f"{bounds_cte} select {', '.join(selects)} from {rel} as m {' '.join(joins)}"
-        suites.append(Suite("intermediate.measure_uses_classed", "intermediate", rel, sql, exps))
-
-    # --- marts
-    if "marts" in groups:
-        n_persons = dict(wh.rows("""
-            select 'beneficiary', count(*) filter (where is_beneficiary) from intermediate.int_persons_pseudonymised
-            union all
-            select 'control', count(*) filter (where is_control) from intermediate.int_persons_pseudonymised
-        """))
-        for base, kind in (("beneficiary_base", "beneficiary"), ("control_base", "control")):
-            rel = f"wse_impact.marts.{base}"
-            cols = wh.columns(rel)
-            class_cols = [c for c in cols if c.endswith("_class")]
-            exps = [
-                E.ExpectTableRowCountToEqual(value=len(quarters) * n_persons[kind]),
-                E.ExpectColumnValuesToNotBeNull(column="person_id"),
-                E.ExpectColumnValuesToBeBetween(column="person_id", min_value=1),
-                E.ExpectCompoundColumnsToBeUnique(column_list=["person_id", "snapshot_quarter"]),
-                E.ExpectColumnDistinctValuesToEqualSet(column="snapshot_quarter", value_set=quarters),
-                *(E.ExpectColumnValuesToBeInSet(column=c, value_set=labels.get(PERSON_CLASSES[c][1], []) + [UNKNOWN_CLASS])
-                  for c in class_cols if c in PERSON_CLASSES),
-                *(E.ExpectColumnValuesToNotBeNull(column=c) for c in class_cols),
-                *range_expectations(cols, PERSON_RANGES),
-                *person_code_expectations(cols),
-            ]
-            if "is_beneficiary" in cols:
-                exps.append(E.ExpectColumnValuesToNotBeNull(column="is_beneficiary"))
-            needed = sorted({e.column for e in exps if hasattr(e, "column") and e.column}
-                            | {c for e in exps for c in (getattr(e, "column_list", None) or [])})
-            # codes compared as text: a code column typed as a number has lost its leading zeros
-            selected = [f"cast({c} as varchar) as {c}" if c in PERSON_CODES else c for c in needed]
-            suites.append(Suite(f"marts.{base}", "marts", f"marts.{base}",
-                                f"select {', '.join(selected)} from {rel}", exps))
-
-        rel = "wse_impact.marts.beneficiary_measures"
-        cols = wh.columns(rel)
-        n_uses = wh.rows("select count(*) from intermediate.int_measure_uses_classed")[0][0]
-        quarter_cols = [c for c in cols if c.endswith("_quarter") or re.fullmatch(r"\w+_quarter_\d+", c)]
-        code_pairs = {}
-        for measure, attribute, code in measure_codes:
-            code_pairs.setdefault(attribute, []).append((measure, code))
-        exps = [
-            E.ExpectTableRowCountToEqual(value=n_uses),
-            E.ExpectColumnValuesToNotBeNull(column="person_id"),
-            E.ExpectColumnValuesToBeInSet(column="measure_code", value_set=measures),
-            E.ExpectCompoundColumnsToBeUnique(column_list=["person_id", "measure_code"]),
-            *(in_quarters(c) for c in quarter_cols),
-            *(E.ExpectColumnValuesToBeBetween(column=c, min_value=1) for c in MEASURE_COUNTS if c in cols),
-            *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100) for c in MEASURE_PERCENTAGES if c in cols),
-        ]
-        checks = [by_measure(attr, pairs) for attr, pairs in sorted(code_pairs.items()) if attr in cols]
-        for raw, schemes in sorted(classed_measure_schemes(catalog).items()):
-            class_col = raw.removesuffix("_eur") + "_class"
-            if class_col in cols:
-                pairs = [(m, label) for m, s in schemes.items() for label in labels.get(s, []) + [UNKNOWN_CLASS]]
-                checks.append(by_measure(class_col, pairs))
-        exps += [exp for _, exp in checks]
-        suites.append(Suite("marts.beneficiary_measures", "marts", "marts.beneficiary_measures",
-                            f"select *, {', '.join(sql for sql, _ in checks) or 'null as no_codes'} from {rel}", exps))
-    return suites
-
-
 def seed_rows(seed: str, project_dir: Path = PROJECT_DIR) -> list[dict[str, str]]:
     """A seed as written (text), the reference for code sets."""
-    import csv
-
     with open(project_dir / "seeds" / f"{seed}.csv", encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 
@@ -581,7 +327,454 @@ def classed_measure_schemes(catalog: dict) -> dict[str, dict[str, str]]:
     return classed
 
 
+# ----------------------------------------------------------------------------- rules
+# One small function per kind of rule: declarations in, GX expectations out.
+
+
+def _E():
+    import great_expectations as gx
+
+    return gx.expectations
+
+
+def code_rules(codes: Iterable[CodeColumn], seeds: Seeds) -> list:
+    """A code column holds only codes of its seed column."""
+    return [_E().ExpectColumnValuesToBeInSet(column=c.column, value_set=seeds.codes(c.seed, c.seed_column))
+            for c in codes]
+
+
+def class_label_rules(classes: Iterable[ClassColumn], seeds: Seeds) -> list:
+    """A class column holds a label of its scheme or 'unknown', never null."""
+    E = _E()
+    out = []
+    for c in classes:
+        out += [E.ExpectColumnValuesToBeInSet(column=c.column, value_set=seeds.labels(c.scheme) + [UNKNOWN_CLASS]),
+                E.ExpectColumnValuesToNotBeNull(column=c.column)]
+    return out
+
+
+def range_rules(ranges: Iterable[ValueRange]) -> list:
+    """A value within its declared [minimum, maximum]."""
+    return [_E().ExpectColumnValuesToBeBetween(column=r.column, min_value=r.minimum, max_value=r.maximum)
+            for r in ranges]
+
+
+def key_rules(keys: Iterable[list[str]]) -> list:
+    """Key columns unique together (the model's unique_combination tests)."""
+    return [_E().ExpectCompoundColumnsToBeUnique(column_list=list(key)) for key in keys]
+
+
+def within_class_rules(c: ClassColumn, bounds_alias: str) -> tuple[dict[str, str], str, list]:
+    """The raw value lies in [lower, upper) of the class it was given: selects (raw value,
+    the class's bounds), the join to the class bounds, and the expectations."""
+    E = _E()
+    selects = {
+        c.column: f"p.{c.column}",
+        c.value_column: f"cast(p.{c.value_column} as double)",
+        f"{c.column}_lower": f"{bounds_alias}.lower_bound",
+        f"{c.column}_upper": f"coalesce({bounds_alias}.upper_bound, cast('infinity' as double))",
+    }
+    join = (f"left join bounds as {bounds_alias} on {bounds_alias}.class_scheme = '{c.scheme}' "
+            f"and {bounds_alias}.class_label = cast(p.{c.column} as varchar)")
+    return selects, join, [
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=c.value_column, column_B=f"{c.column}_lower", or_equal=True,
+                                                  ignore_row_if="either_value_is_missing"),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=f"{c.column}_upper", column_B=c.value_column,
+                                                  ignore_row_if="either_value_is_missing"),
+    ]
+
+
+def scheme_rules() -> list:
+    """Each class of class_bounds follows the previous one without gap or overlap and the
+    scheme covers its domain (the problems are worked out in the suite's SQL)."""
+    E = _E()
+    return [
+        E.ExpectColumnValuesToBeNull(column="contiguity_problem"),
+        E.ExpectColumnValuesToBeNull(column="coverage_problem"),
+        E.ExpectColumnValuesToBeUnique(column="scheme_class"),
+        E.ExpectColumnValuesToNotBeNull(column="class_label"),
+    ]
+
+
+def by_measure(column: str, pairs: Iterable[tuple[str, str]], table: str = "") -> tuple[str, Any]:
+    """A value allowed only for some measures, checked as one text column 'measure:value'."""
+    name = f"{column}__by_measure"
+    prefix = f"{table}." if table else ""
+    expr = (f"case when {prefix}{column} is not null then cast({prefix}measure_code as varchar) || ':' || "
+            f"cast({prefix}{column} as varchar) end as {name}")
+    return expr, _E().ExpectColumnValuesToBeInSet(column=name, value_set=sorted({f"{m}:{v}" for m, v in pairs}))
+
+
+def expected_columns(expectations: Iterable) -> list[str]:
+    """The columns the expectations read, in order of first use."""
+    names: dict[str, None] = {}
+    for e in expectations:
+        kw = e.configuration.kwargs
+        for key in ("column", "column_A", "column_B"):
+            if kw.get(key):
+                names[kw[key]] = None
+        for name in kw.get("column_list") or []:
+            names[name] = None
+    return list(names)
+
+
+def select_sql(relation: str, columns: Iterable[str], as_text: Iterable[str] = ()) -> str:
+    """The columns a suite reads; codes and classes compared as text (a code typed as a
+    number has lost its leading zeros)."""
+    as_text = set(as_text)
+    items = [f"cast({c} as varchar) as {c}" if c in as_text else c for c in columns]
+    return f"select {', '.join(items)} from {relation}"
+
+
+def key_suite(name: str, group: str, relation: str, from_sql: str, keys: list[list[str]]) -> Suite:
+    """Key uniqueness in a suite of its own that reads the key columns only: GX's SQL for a
+    compound key joins the grouped counts back to every column of the suite's rows, which
+    at scale 10 (90 million rows) does not fit in the validation's memory limit."""
+    columns = list(dict.fromkeys(c for key in keys for c in key))
+    return Suite(f"{name}.keys", group, relation, f"select {', '.join(columns)} from {from_sql}", key_rules(keys))
+
+
+# ----------------------------------------------------------------------------- suites
+
+
+@dataclass
+class Context:
+    """What the suites are made from."""
+
+    declarations: Declarations
+    seeds: Seeds
+    wh: Warehouse
+    catalog: dict = field(default_factory=measure_catalog)
+
+    @cached_property
+    def quarters(self) -> list[str]:
+        return [row["quarter"] for row in self.seeds.rows("quarters")]
+
+    def in_quarters(self, column: str):
+        return _E().ExpectColumnValuesToBeInSet(column=column, value_set=self.quarters)
+
+    def measure_code_pairs(self) -> dict[str, list[tuple[str, str]]]:
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for row in self.seeds.rows("measure_codes"):
+            pairs.setdefault(row["attribute"], []).append((row["measure_code"], row["code"]))
+        return pairs
+
+    def measure_class_pairs(self, class_col: str, schemes: dict[str, str]) -> list[tuple[str, str]]:
+        return [(m, label) for m, s in schemes.items() for label in self.seeds.labels(s) + [UNKNOWN_CLASS]]
+
+
+def reference_suites(ctx: Context) -> list[Suite]:
+    domains, default = ctx.declarations.scheme_domains()
+    values = ", ".join(f"('{s}', {lo}, {'null' if hi is None else hi})" for s, (lo, hi) in domains.items())
+    ref = "wse_impact.reference"
+    sql = f"""
+        with bounds as (
+            select
+                class_scheme, class_order, class_label,
+                cast(lower_bound as double) as lower_bound,
+                cast(upper_bound as double) as upper_bound,
+                lag(cast(upper_bound as double)) over w as previous_upper_bound,
+                row_number() over w = 1 as is_first,
+                row_number() over w = count(*) over (partition by class_scheme) as is_last
+            from {ref}.class_bounds
+            window w as (partition by class_scheme order by class_order)
+        ),
+        domains as (
+            select * from (values {values}) as d(class_scheme, domain_min, domain_max)
+        )
+        select
+            bounds.class_scheme || ' ' || bounds.class_label as scheme_class,
+            case
+                when not bounds.is_first and bounds.previous_upper_bound is null
+                    then 'open class before the last one'
+                when not bounds.is_first and bounds.lower_bound > bounds.previous_upper_bound
+                    then 'gap: starts at ' || bounds.lower_bound || ', previous class ends at ' || bounds.previous_upper_bound
+                when not bounds.is_first and bounds.lower_bound < bounds.previous_upper_bound
+                    then 'overlap: starts at ' || bounds.lower_bound || ', previous class ends at ' || bounds.previous_upper_bound
+            end as contiguity_problem,
+            case
+                when bounds.upper_bound is not null and bounds.upper_bound <= bounds.lower_bound
+                    then 'empty class [' || bounds.lower_bound || ', ' || bounds.upper_bound || ')'
+                when bounds.is_first and bounds.lower_bound > coalesce(domains.domain_min, {default[0]})
+                    then 'domain not covered below ' || bounds.lower_bound
+                when bounds.is_last and bounds.upper_bound is not null and domains.domain_max is null
+                    then 'domain not covered from ' || bounds.upper_bound || ' (open domain needs an open last class)'
+                when bounds.is_last and bounds.upper_bound is not null and bounds.upper_bound <= domains.domain_max
+                    then 'domain not covered from ' || bounds.upper_bound || ' to ' || domains.domain_max
+            end as coverage_problem,
+            bounds.class_label
+        from bounds
+        left join domains on bounds.class_scheme = domains.class_scheme
+    """
+    suites = [Suite("reference.class_bounds", "reference", "reference.class_bounds", sql, scheme_rules())]
+    # the code seeds as built keep their codes as written ('000', '01', '318.02'): a seed
+    # loaded with inferred numeric types loses leading zeros and no longer joins the data
+    seed_columns: dict[str, set[str]] = {"measure_codes": {"code"}, "measures": {"measure_code"}}
+    for c in ctx.declarations.codes(PANEL):
+        seed_columns.setdefault(c.seed, set()).add(c.seed_column)
+    for seed, columns in sorted(seed_columns.items()):
+        columns = sorted(columns)
+        suites.append(Suite(f"reference.{seed}", "reference", f"reference.{seed}",
+                            select_sql(f"{ref}.{seed}", columns, as_text=columns), [
+            *code_rules([CodeColumn(column, seed, column) for column in columns], ctx.seeds),
+            _E().ExpectTableRowCountToEqual(value=len(ctx.seeds.rows(seed))),
+        ]))
+    return suites
+
+
+def staging_suites(ctx: Context) -> list[Suite]:
+    E, decl, wh = _E(), ctx.declarations, ctx.wh
+    rel = "intermediate.int_snapshots_checked"
+    cols = wh.columns(rel) + ["age_years", "days_in_quarter"]
+    suites = [Suite("staging.snapshots_accepted", "staging", f"{rel} (accepted staging rows)",
+                    f"select * from {rel} where is_accepted", [
+        E.ExpectTableRowCountToBeBetween(min_value=1),
+        E.ExpectColumnValuesToNotBeNull(column="insz"),
+        ctx.in_quarters("snapshot_quarter"),
+        E.ExpectColumnValuesToBeBetween(column="days_worked", min_value=0),
+        # the staging columns carry the panel's names: its declarations apply
+        *range_rules(decl.ranges(PANEL, [c for c in cols if c != "age_years"])),
+        *code_rules(decl.codes(PANEL, cols), ctx.seeds),
+    ]), key_suite("staging.snapshots_accepted", "staging", f"{rel} (accepted staging rows)",
+                  f"{rel} where is_accepted", [["insz", "snapshot_quarter"]]),
+        Suite("staging.snapshots_accepted_by_quarter", "staging", f"{rel} (accepted staging rows)", f"""
+        select q.days_in_quarter, s.days_worked, s.incapacity_days,
+            date_sub('year', s.birth_date, q.last_day) as age_years
+        from {rel} as s
+        left join wse_impact.reference.quarters as q on s.snapshot_quarter = q.quarter
+        where s.is_accepted
+    """, [
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="days_worked",
+                                                  or_equal=True, ignore_row_if="either_value_is_missing"),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="incapacity_days",
+                                                  or_equal=True, ignore_row_if="either_value_is_missing"),
+        *range_rules(decl.ranges(PANEL, ["age_years"])),
+    ])]
+
+    rel = "intermediate.int_measure_uses_checked"
+    cols = wh.columns(rel)
+    quarter_cols = [c for c in cols if c.endswith("_quarter") or re.fullmatch(r"\w+_quarter_\d+", c)]
+    code_checks = [by_measure(attr, pairs) for attr, pairs in sorted(ctx.measure_code_pairs().items()) if attr in cols]
+    suites.append(Suite("staging.measure_uses_accepted", "staging", f"{rel} (accepted staging rows)",
+                        f"select *, {', '.join(sql for sql, _ in code_checks) or 'null as no_codes'} "
+                        f"from {rel} where is_accepted", [
+        E.ExpectTableRowCountToBeBetween(min_value=1),
+        E.ExpectColumnValuesToNotBeNull(column="insz"),
+        E.ExpectColumnValuesToBeInSet(column="measure_code", value_set=ctx.seeds.codes("measures", "measure_code")),
+        *key_rules([["measure_code", "insz"]]),
+        *(ctx.in_quarters(c) for c in quarter_cols),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="end_quarter", column_B="start_quarter", or_equal=True,
+                                                  ignore_row_if="either_value_is_missing"),
+        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in cols if c.endswith("_eur")),
+        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=1) for c in MEASURE_COUNTS if c in cols),
+        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100) for c in MEASURE_PERCENTAGES if c in cols),
+        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in MEASURE_NON_NEGATIVE if c in cols),
+        *(exp for _, exp in code_checks),
+    ]))
+
+    rel = "intermediate.reconciliation"
+    read_counts = " union all ".join(
+        [f"select 'wse.{m}' as source_name, count(*) as n from staging.stg_wse__{m}" for m in ctx.catalog]
+        + ["select 'dwh.snapshots', count(*) from staging.stg_dwh__snapshots",
+           "select 'dwh.control_sample', count(*) from staging.stg_dwh__control_sample"])
+    suites.append(Suite("staging.reconciliation", "staging", rel, f"""
+        with staged as ({read_counts}),
+        quarantined as (select source_name, count(*) as n from intermediate.quarantine group by source_name)
+        select
+            coalesce(r.source_name, staged.source_name) as source_name,
+            r.rows_read,
+            r.rows_accepted + r.rows_quarantined as rows_accepted_plus_quarantined,
+            staged.n as rows_in_staging,
+            r.rows_quarantined,
+            coalesce(quarantined.n, 0) as rows_in_quarantine
+        from {rel} as r
+        full join staged on r.source_name = staged.source_name
+        left join quarantined on coalesce(r.source_name, staged.source_name) = quarantined.source_name
+    """, [
+        E.ExpectTableRowCountToEqual(value=len(ctx.catalog) + 2),
+        E.ExpectColumnValuesToNotBeNull(column="rows_read"),
+        E.ExpectColumnPairValuesToBeEqual(column_A="rows_read", column_B="rows_accepted_plus_quarantined"),
+        E.ExpectColumnPairValuesToBeEqual(column_A="rows_read", column_B="rows_in_staging"),
+        E.ExpectColumnPairValuesToBeEqual(column_A="rows_quarantined", column_B="rows_in_quarantine"),
+    ]))
+    return suites
+
+
+BOUNDS_CTE = ("with bounds as (select class_scheme, class_label, cast(lower_bound as double) as lower_bound, "
+              "cast(upper_bound as double) as upper_bound from wse_impact.reference.class_bounds)")
+
+
+def intermediate_suites(ctx: Context) -> list[Suite]:
+    # GX runs one query per expectation over the suite's SQL, so each suite's SQL holds only
+    # what its rules read: one suite per class column (raw value, class, that class's
+    # bounds), not one wide join of every class's bounds that every expectation would redo.
+    E, decl = _E(), ctx.declarations
+    rel = f"intermediate.{PANEL}"
+    cols = ctx.wh.columns(rel)
+    suites = [
+        Suite("intermediate.person_quarters_keys", "intermediate", rel,
+              select_sql(f"{rel} as p", ["person_id", "snapshot_quarter"]), key_rules(decl.unique_keys(PANEL))),
+        Suite("intermediate.person_quarters_days", "intermediate", rel, f"""
+            select q.days_in_quarter, p.days_worked
+            from {rel} as p
+            left join wse_impact.reference.quarters as q on q.quarter = cast(p.snapshot_quarter as varchar)
+        """, [E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="days_worked",
+                                                        or_equal=True, ignore_row_if="either_value_is_missing")]),
+    ]
+    for c in decl.classes(PANEL, cols):
+        selects, join, exps = within_class_rules(c, "b")
+        suites.append(Suite(f"intermediate.person_quarters_classed.{c.column}", "intermediate", rel,
+                            f"{BOUNDS_CTE} select {', '.join(f'{e} as {n}' for n, e in selects.items())} "
+                            f"from {rel} as p {join}", [*class_label_rules([c], ctx.seeds)[:1], *exps]))
+    # every person is of working age in at least one study quarter
+    suites.append(Suite("intermediate.person_ages", "intermediate", rel, f"""
+        select person_id, min(age_years) as youngest_age, max(age_years) as oldest_age
+        from {rel} group by person_id
+    """, [
+        E.ExpectColumnValuesToBeBetween(column="oldest_age", min_value=WORKING_AGE[0]),
+        E.ExpectColumnValuesToBeBetween(column="youngest_age", max_value=WORKING_AGE[1]),
+    ]))
+
+    rel = "intermediate.int_measure_uses_classed"
+    cols = ctx.wh.columns(rel)
+    selects_m, joins_m, exps_m = ["m.measure_code"], [], []
+    for i, (raw, schemes) in enumerate(sorted(classed_measure_schemes(ctx.catalog).items())):
+        class_col = raw.removesuffix("_eur") + "_class"
+        if class_col not in cols:
+            continue
+        b = f"b{i}"
+        case = " ".join(f"when '{m}' then '{s}'" for m, s in sorted(schemes.items()))
+        selects_m += [f"m.{class_col}", f"cast(m.{raw} as double) as {raw}",
+                      f"{b}.lower_bound as {class_col}_lower",
+                      f"coalesce({b}.upper_bound, cast('infinity' as double)) as {class_col}_upper"]
+        joins_m.append(f"left join bounds as {b} on {b}.class_scheme = (case m.measure_code {case} end) "
+                       f"and {b}.class_label = m.{class_col}")
+        label_sql, label_check = by_measure(class_col, ctx.measure_class_pairs(class_col, schemes), "m")
+        selects_m.append(label_sql)
+        exps_m += [
+            label_check,
+            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=raw, column_B=f"{class_col}_lower", or_equal=True,
+                                                      ignore_row_if="either_value_is_missing"),
+            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=f"{class_col}_upper", column_B=raw,
+                                                      ignore_row_if="either_value_is_missing"),
+        ]
+    suites.append(Suite("intermediate.measure_uses_classed", "intermediate", rel,
+                        f"{BOUNDS_CTE} select {', '.join(selects_m)} from {rel} as m {' '.join(joins_m)}", exps_m))
+    return suites
+
+
+def base_file_suites(ctx: Context, base: str, n_persons: int) -> list[Suite]:
+    """A base file: declared codes, classes and ranges, its keys, 36 rows per person."""
+    E, decl = _E(), ctx.declarations
+    rel = f"wse_impact.marts.{base}"
+    cols = ctx.wh.columns(rel)
+    codes, classes = decl.codes(base, cols), decl.classes(base, cols)
+    undeclared = [c for c in cols if c.endswith("_class") and c not in {k.column for k in classes}]
+    exps = [
+        E.ExpectTableRowCountToEqual(value=len(ctx.quarters) * n_persons),
+        E.ExpectColumnValuesToNotBeNull(column="person_id"),
+        E.ExpectColumnValuesToBeBetween(column="person_id", min_value=1),
+        E.ExpectColumnDistinctValuesToEqualSet(column="snapshot_quarter", value_set=ctx.quarters),
+        *class_label_rules(classes, ctx.seeds),
+        # a class column nobody declared is at least never null (and fails the declaration test)
+        *(E.ExpectColumnValuesToNotBeNull(column=c) for c in undeclared),
+        *range_rules(decl.ranges(base, cols)),
+        *code_rules(codes, ctx.seeds),
+    ]
+    if "is_beneficiary" in cols:
+        exps.append(E.ExpectColumnValuesToNotBeNull(column="is_beneficiary"))
+    text = {c.column for c in codes} | {c.column for c in classes} | set(undeclared)
+    return [Suite(f"marts.{base}", "marts", f"marts.{base}", select_sql(rel, expected_columns(exps), text), exps),
+            key_suite(f"marts.{base}", "marts", f"marts.{base}", rel, decl.unique_keys(base))]
+
+
+def mart_suites(ctx: Context) -> list[Suite]:
+    E, decl, wh = _E(), ctx.declarations, ctx.wh
+    n_persons = dict(wh.rows("""
+        select 'beneficiary', count(*) filter (where is_beneficiary) from intermediate.int_persons_pseudonymised
+        union all
+        select 'control', count(*) filter (where is_control) from intermediate.int_persons_pseudonymised
+    """))
+    suites = [*base_file_suites(ctx, "beneficiary_base", n_persons["beneficiary"]),
+              *base_file_suites(ctx, "control_base", n_persons["control"])]
+
+    rel = "wse_impact.marts.beneficiary_measures"
+    cols = wh.columns(rel)
+    n_uses = wh.rows("select count(*) from intermediate.int_measure_uses_classed")[0][0]
+    quarter_cols = [c for c in cols if c.endswith("_quarter") or re.fullmatch(r"\w+_quarter_\d+", c)]
+    exps = [
+        E.ExpectTableRowCountToEqual(value=n_uses),
+        E.ExpectColumnValuesToNotBeNull(column="person_id"),
+        E.ExpectColumnValuesToBeInSet(column="measure_code", value_set=ctx.seeds.codes("measures", "measure_code")),
+        *key_rules(decl.unique_keys("beneficiary_measures")),
+        *(ctx.in_quarters(c) for c in quarter_cols),
+        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=1) for c in MEASURE_COUNTS if c in cols),
+        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100) for c in MEASURE_PERCENTAGES if c in cols),
+    ]
+    checks = [by_measure(attr, pairs) for attr, pairs in sorted(ctx.measure_code_pairs().items()) if attr in cols]
+    for raw, schemes in sorted(classed_measure_schemes(ctx.catalog).items()):
+        class_col = raw.removesuffix("_eur") + "_class"
+        if class_col in cols:
+            checks.append(by_measure(class_col, ctx.measure_class_pairs(class_col, schemes)))
+    exps += [exp for _, exp in checks]
+    suites.append(Suite("marts.beneficiary_measures", "marts", "marts.beneficiary_measures",
+                        f"select *, {', '.join(sql for sql, _ in checks) or 'null as no_codes'} from {rel}", exps))
+    return suites
+
+
+SUITE_GROUPS: dict[str, Callable[[Context], list[Suite]]] = {
+    "reference": reference_suites,
+    "staging": staging_suites,
+    "intermediate": intermediate_suites,
+    "marts": mart_suites,
+}
+
+
+def build_suites(wh: Warehouse, groups: tuple[str, ...] = GROUPS, declarations: Declarations | None = None,
+                 seeds: Seeds | None = None) -> list[Suite]:
+    ctx = Context(declarations or Declarations.load(), seeds or Seeds(), wh)
+    return [suite for group in GROUPS if group in groups for suite in SUITE_GROUPS[group](ctx)]
+
+
 # ----------------------------------------------------------------------------- running
+
+
+class DuckDBSource:
+    """Where the suites run: the built DuckDB warehouse, read-only, through GX's SQL engine
+    (wse_impact.gx_duckdb). Each suite's SQL becomes a GX query asset; DuckDB computes the
+    metrics. The interface a Spark source would implement the same way: `add_to(context)`
+    (a `context.data_sources.add_spark(...)` data source), `batch(suite)` (a dataframe asset
+    with `spark.sql(suite.sql)` as its batch parameter) and `close()`."""
+
+    def __init__(self, warehouse_dir: Path, memory_limit: str | None = None, threads: int | None = None):
+        self.restricted, self.research = warehouse_files(Path(warehouse_dir))
+        self.config = {"memory_limit": memory_limit or os.environ.get("WSE_VALIDATE_MEMORY_LIMIT")
+                       or DEFAULT_VALIDATE_MEMORY_LIMIT}
+        if threads:
+            self.config["threads"] = threads
+        self.datasource = None
+
+    def add_to(self, context) -> None:
+        from wse_impact.gx_duckdb import add_duckdb_datasource
+
+        self.datasource = add_duckdb_datasource(context, "warehouse", str(self.restricted),
+                                                attach={"wse_impact": str(self.research)}, config=self.config)
+
+    def batch(self, suite: Suite) -> tuple[Any, dict | None]:
+        """The suite's batch definition and batch parameters."""
+        query = suite.sql.strip()
+        if not re.match(r"select\s", query, re.IGNORECASE):  # GX's query assets must start with SELECT
+            query = f"select * from ({query}) as suite_rows"
+        asset = self.datasource.add_query_asset(suite.name, query=query)
+        return asset.add_batch_definition_whole_table("whole_table"), None
+
+    def close(self) -> None:
+        """Close every connection GX opened: DuckDB keeps a database file open (and locked
+        against writers in this process) while any connection to it is open."""
+        if self.datasource is not None:
+            self.datasource.get_execution_engine().close()
+            self.datasource.get_engine().dispose()
+            self.datasource = None
 
 
 def _columns_of(config) -> str:
@@ -606,6 +799,20 @@ def raised_exception(result) -> str | None:
     return None
 
 
+def _plain(value):
+    """An example value as plain Python: numpy scalars and Decimals as numbers, a compound
+    key's row ({column: value}) as a tuple in column order (hashable, printable)."""
+    from decimal import Decimal
+
+    if isinstance(value, dict):
+        return tuple(_plain(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
+
+
 def _details(result) -> str:
     error = raised_exception(result)
     if error:
@@ -613,15 +820,10 @@ def _details(result) -> str:
     res = result.result or {}
     parts = []
     if "observed_value" in res:
-        parts.append(f"observed {res['observed_value']!r}")
+        parts.append(f"observed {_plain(res['observed_value'])!r}")
     if "unexpected_count" in res:
         parts.append(f"{res['unexpected_count']} of {res.get('element_count')} rows unexpected")
-    def plain(value):  # numpy scalars print as np.float64(...)
-        if isinstance(value, (list, tuple)):
-            return tuple(plain(v) for v in value)
-        return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
-
-    examples = [plain(v) for v in res.get("partial_unexpected_list") or []]
+    examples = [_plain(v) for v in res.get("partial_unexpected_list") or []]
     if examples:
         distinct = list(dict.fromkeys(examples))[:5]
         parts.append("examples " + ", ".join(repr(v) for v in distinct))
@@ -632,15 +834,14 @@ def _details(result) -> str:
     return "; ".join(parts) or "failed"
 
 
-def _pair_columns(suite: Suite) -> set[str]:
-    """Columns compared across columns (column pair expectations): read as plain text."""
-    return {kw[k] for e in suite.expectations for kw in [e.configuration.kwargs] for k in ("column_A", "column_B")
-            if kw.get(k)}
-
-
 def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_dir: Path | str | None = "reports/gx",
-             suite_filter: Callable[[Suite], bool] | None = None) -> Report:
-    """Run the suites on the built warehouse (read-only); write Data Docs to `docs_dir`."""
+             suite_filter: Callable[[Suite], bool] | None = None, manifest: Path | str | None = None,
+             result_format: str = "BOOLEAN_ONLY", source: DuckDBSource | None = None) -> Report:
+    """Run the suites on the built warehouse (read-only); write Data Docs to `docs_dir`.
+
+    A first pass computes every expectation in `result_format` (BOOLEAN_ONLY: one pass of
+    aggregates per suite, no example rows); a suite with a failure is validated again in
+    BASIC, so its failures show counts and example values."""
     import logging
 
     import great_expectations as gx
@@ -650,10 +851,14 @@ def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_d
     started = time.perf_counter()
     wh = Warehouse(Path(warehouse_dir))
     try:
-        suites = [s for s in build_suites(wh, groups) if suite_filter is None or suite_filter(s)]
+        suites = [s for s in build_suites(wh, groups, Declarations.load(manifest))
+                  if suite_filter is None or suite_filter(s)]
+    finally:
+        wh.close()  # before GX opens the files with its own settings
+    source = source or DuckDBSource(Path(warehouse_dir))
+    try:
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        actions = []
         docs_index = None
         if docs_dir:
             docs_path = Path(docs_dir).resolve()
@@ -664,52 +869,41 @@ def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_d
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             })
             docs_index = docs_path / "index.html"
-        source = context.data_sources.add_pandas("warehouse")
+        source.add_to(context)
         failures: list[Failure] = []
         n_expectations = 0
         element_counts, results, timings = {}, {}, {}
         for suite in suites:
-            asset = source.add_dataframe_asset(suite.name)
-            batch_definition = asset.add_batch_definition_whole_dataframe("whole_table")
+            batch_definition, batch_parameters = source.batch(suite)
             gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations))
             definition = context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=gx_suite))
-            # First pass with BOOLEAN_ONLY: every row is checked, but GX skips the metrics
-            # that only feed the report (in BASIC, collecting the example values of each map
-            # expectation filters the whole dataframe again, even when nothing is unexpected).
-            # A suite with a failure is validated again in BASIC, on the same dataframe, so the
-            # failure shows counts and example values (and Data Docs the full result).
             checkpoint = context.checkpoints.add(gx.Checkpoint(
-                name=suite.name, validation_definitions=[definition], actions=actions,
-                result_format={"result_format": "BOOLEAN_ONLY"}))
+                name=suite.name, validation_definitions=[definition], actions=[],
+                result_format={"result_format": result_format}))
             t0 = time.perf_counter()
-            frame = wh.frame(suite.sql, plain_text=_pair_columns(suite))
-            t1 = time.perf_counter()
-            element_counts[suite.name] = len(frame)
-            run = checkpoint.run(batch_parameters={"dataframe": frame})
-            if not run.success:
+            run = checkpoint.run(batch_parameters=batch_parameters)
+            if not run.success and result_format == "BOOLEAN_ONLY":
                 checkpoint.result_format = {"result_format": "BASIC", "partial_unexpected_count": 20}
                 checkpoint.save()
-                run = checkpoint.run(batch_parameters={"dataframe": frame})
-            del frame
-            timings[suite.name] = (t1 - t0, time.perf_counter() - t1)
+                run = checkpoint.run(batch_parameters=batch_parameters)
+            timings[suite.name] = time.perf_counter() - t0
             for validation in run.run_results.values():
                 results[suite.name] = validation
                 for result in validation.results:
                     n_expectations += 1
+                    count = (result.result or {}).get("element_count")
+                    if count is not None:
+                        element_counts[suite.name] = max(count, element_counts.get(suite.name, 0))
                     if not result.success:
                         failures.append(Failure(suite.name, suite.relation, result.expectation_config.type,
                                                 _columns_of(result.expectation_config), _details(result)))
-            del run
-            gc.collect()  # the suite's dataframe, before the next one is read
         if docs_index:
-            # rendered once from the stored results (an UpdateDataDocsAction per checkpoint
-            # re-renders the whole site each time)
             context.build_data_docs(site_names=["wse_impact"])
         return Report([s.name for s in suites], n_expectations, failures, time.perf_counter() - started,
                       docs_index, element_counts, results, timings)
     finally:
-        wh.close()
+        source.close()
 
 
 def main_validate(args: argparse.Namespace) -> int:
@@ -719,6 +913,7 @@ def main_validate(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown suite group(s) {sorted(unknown)}; choose from {', '.join(GROUPS)}", file=sys.stderr)
         return 2
-    report = validate(warehouse, groups, None if args.no_docs else args.docs_dir)
+    report = validate(warehouse, groups, None if args.no_docs else args.docs_dir,
+                      manifest=getattr(args, "manifest", None))
     print(report.summary())
     return 0 if report.success else 1
