@@ -61,19 +61,6 @@
     {{ return(attributes | sort) }}
 {% endmacro %}
 
-{#- UNION ALL that aligns columns by name, filling a missing column with null. -#}
-{% macro union_all_by_name() -%}
-    {{ return(adapter.dispatch('union_all_by_name', 'wse_impact')()) }}
-{%- endmacro %}
-
-{% macro duckdb__union_all_by_name() -%}
-    union all by name
-{%- endmacro %}
-
-{% macro default__union_all_by_name() -%}
-    {{ exceptions.raise_compiler_error("union_all_by_name is implemented for DuckDB only") }}
-{%- endmacro %}
-
 {#- The exact amounts and day counts of all measures: classed, never shown. -#}
 {% macro measure_exact_columns() %}
     {%- set columns = [] -%}

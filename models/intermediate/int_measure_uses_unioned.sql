@@ -2,6 +2,13 @@
     null). Each measure's own first and last quarter columns, as declared in
     measure_catalog(), become the common start_quarter and end_quarter. -#}
 {%- set catalog = measure_catalog() -%}
+{#- each CTE's columns, for engines that cannot align a union by name themselves -#}
+{%- set measure_ctes = [] -%}
+{%- for measure_code, measure in catalog.items() -%}
+    {%- set own = [measure.start, measure.end] -%}
+    {%- do measure_ctes.append((measure_code, ['measure_code', 'start_quarter', 'end_quarter']
+        + (relation_column_names(ref('stg_wse__' ~ measure_code)) | reject('in', own) | list))) -%}
+{%- endfor %}
 
 with
 
@@ -12,7 +19,7 @@ with
         '{{ measure_code }}' as measure_code,
         {{ measure.start }} as start_quarter,  -- noqa: AL09
         {% if measure.end %}{{ measure.end }}{% else %}cast(null as {{ dbt.type_string() }}){% endif %} as end_quarter,
-        * exclude ({{ measure.start }}{% if measure.end %}, {{ measure.end }}{% endif %})
+        {{ star_except([measure.start] + ([measure.end] if measure.end else [])) }}
     from {{ ref('stg_wse__' ~ measure_code) }}
 
 ),
@@ -20,10 +27,7 @@ with
 {% endfor %}
 unioned as (
 
-    {% for measure_code in catalog %}
-    select * from {{ measure_code }}
-    {% if not loop.last %}{{ union_all_by_name() }}{% endif %}
-    {% endfor %}
+    {{ union_ctes_by_name(measure_ctes) | indent(4) }}
 
 )
 

@@ -8,8 +8,8 @@
     this and the marts' wide writes cheap (see macros/enum_types.sql). -#}
 {{ config(
     materialized='table',
-    pre_hook="set preserve_insertion_order = false",
-    post_hook="reset preserve_insertion_order",
+    pre_hook="{{ unordered_writes_begin() }}",
+    post_hook="{{ unordered_writes_end() }}",
 ) }}
 -- the seeds whose ENUM types the codes are stored as:
 -- depends_on: {{ ref('class_bounds') }}, {{ ref('sexes') }}, {{ ref('arrondissements') }}, {{ ref('provinces') }}
@@ -17,27 +17,17 @@
 -- depends_on: {{ ref('education_levels') }}, {{ ref('household_types') }}, {{ ref('joint_committees') }}
 -- depends_on: {{ ref('work_regimes') }}, {{ ref('employee_classes') }}, {{ ref('employer_size_classes') }}
 -- depends_on: {{ ref('additional_positions') }}, {{ ref('job_seeker_categories') }}
-{%- set code_types = {
-    'snapshot_quarter': 'study_quarter',
-    'sex_code': 'sex_code',
-    'arrondissement_code': 'arrondissement_code',
-    'province_code': 'province_code',
-    'region_code': 'region_code',
-    'urbanisation_code': 'urbanisation_code',
-    'origin_code': 'origin_group_code',
-    'nationality_code': 'origin_group_code',
-    'birth_country_code': 'origin_group_code',
-    'education_level_code': 'education_level_code',
-    'household_type_code': 'household_type_code',
-    'nace_section': 'nace_section',
-    'joint_committee_code': 'joint_committee_code',
-    'work_regime_code': 'work_regime_code',
-    'employee_class_code': 'employee_class_code',
-    'employer_size_code': 'employer_size_code',
-    'socio_economic_position_code': 'socio_economic_position_code',
-    'additional_position_code': 'additional_position_code',
-    'job_seeker_category_code': 'job_seeker_category_code',
-} %}
+{%- set code_types = base_file_code_types() %}
+{%- set in_register_excluded = [
+    'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes',
+    'insz', 'sex_code', 'birth_date', 'source_file', 'source_row_number', 'rejection_reasons', 'is_accepted',
+] %}
+{#- in_register and out_of_register are aligned by name where the engine can (DuckDB);
+    elsewhere out_of_register takes in_register's other columns, null, in their order -#}
+{%- set union_by_name = can_union_by_name() %}
+{%- set out_of_register_columns = [
+    'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes', 'is_in_register', 'snapshot_quarter',
+] %}
 
 with
 
@@ -85,7 +75,7 @@ nace_divisions as (
 
 -- Not materialised: register_keys and in_register each read it again, narrow and wide, so
 -- that no CTE holds every column of every snapshot row.
-accepted_rows as not materialized (
+accepted_rows {{ cte_as_not_materialized() }} (
 
     select
         persons.person_id,
@@ -117,9 +107,9 @@ person_register as (
     -- sex and birth date are taken from the person's first quarter in the register
     select
         person_id,
-        arg_min(sex_code, snapshot_quarter) as fixed_sex_code,
-        arg_min(birth_date, snapshot_quarter) as fixed_birth_date,
-        list(snapshot_quarter) as register_quarters
+        min_by(sex_code, snapshot_quarter) as fixed_sex_code,
+        min_by(birth_date, snapshot_quarter) as fixed_birth_date,
+        array_agg(snapshot_quarter) as register_quarters
     from register_keys
     group by person_id
 
@@ -133,10 +123,12 @@ in_register as (
         is_control,
         beneficiary_measure_codes,
         true as is_in_register,
-        * exclude (
-            person_id, is_beneficiary, is_control, beneficiary_measure_codes,
-            insz, sex_code, birth_date, source_file, source_row_number, rejection_reasons, is_accepted
-        )
+        {%- if union_by_name %}
+        {{ star_except(in_register_excluded) }}
+        {%- else %}
+        snapshot_quarter,
+        {{ star_except(in_register_excluded + ['snapshot_quarter']) }}
+        {%- endif %}
     from accepted_rows
 
 ),
@@ -151,18 +143,26 @@ out_of_register as (
         persons.beneficiary_measure_codes,
         false as is_in_register,
         quarters.quarter as snapshot_quarter
+        {%- if not union_by_name %},
+        -- every other column of in_register, null, in in_register's order
+        {{ star_except(out_of_register_columns, 'register_values') }}
+        {%- endif %}
     from persons
     left join person_register
         on persons.person_id = person_register.person_id
     cross join quarters
-    where not coalesce(list_contains(person_register.register_quarters, quarters.quarter), false)
+    {%- if not union_by_name %}
+    left join (select * from in_register where false) as register_values
+        on false
+    {%- endif %}
+    where not coalesce(array_contains(person_register.register_quarters, quarters.quarter), false)
 
 ),
 
 panel as (
 
     select * from in_register
-    {{ union_all_by_name() }}
+    {{ union_all_by_name() if union_by_name else 'union all' }}
     select * from out_of_register
 
 ),
@@ -170,9 +170,9 @@ panel as (
 joined as (
 
     select
-        panel.* exclude (socio_economic_position_code),
+        {{ star_except(['socio_economic_position_code'], 'panel') }},
         person_register.fixed_sex_code as sex_code,
-        date_sub('year', person_register.fixed_birth_date, quarters.last_day) as age_years,
+        {{ age_in_years('person_register.fixed_birth_date', 'quarters.last_day') }} as age_years,
         geography.province_code,
         geography.region_code,
         nace_divisions.nace_section,
@@ -192,11 +192,7 @@ joined as (
 final as (
 
     select
-        joined.* replace (
-            {% for column, type_name in code_types.items() -%}
-            cast(joined.{{ column }} as {{ enum_type(type_name) }}) as {{ column }}{{ ',' if not loop.last }}
-            {% endfor -%}
-        ),
+        {{ star_with_enum_codes('joined', code_types) | indent(8) }},
         cast(positions.position_group as {{ enum_type('position_group') }}) as position_group,
         {{ class_value('joined.age_years', 'age_years', 'age_class', as_enum=true) }} as age_class,
         {{ class_value('joined.residence_years', 'residence_years', 'residence_years_class', as_enum=true) }}

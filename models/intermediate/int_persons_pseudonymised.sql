@@ -15,7 +15,7 @@ study_persons as (
 final as (
 
     select
-        row_number() over (order by wse_keyed_hash(insz), insz) as person_id,
+        cast(row_number() over (order by wse_keyed_hash(insz), insz) as bigint) as person_id,
         insz,
         is_beneficiary,
         is_control,

@@ -59,7 +59,7 @@ def _export(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         try:
             result = export_outputs(warehouse_dir=args.warehouse_dir, export_dir=args.export_dir,
-                                    today=today, rules=rules)
+                                    today=today, rules=rules, engine=args.engine)
         except ExportRefused as refused:
             print(f"wse-impact export: {refused}", file=sys.stderr)
             return 2
@@ -114,19 +114,37 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--docs-dir", default="reports/gx", help="where the Data Docs HTML goes")
     val.add_argument("--suites", default=None, help="comma-separated suite names (default: all)")
     val.add_argument("--no-docs", action="store_true", help="do not write Data Docs")
+    val.add_argument("--engine", choices=["duckdb", "spark"], default=None,
+                     help="which engine's build to read (default: $ENGINE, else duckdb); on Spark the tables are "
+                          "read from the warehouse's parquet files, so the staging group (views) is not available")
     val.set_defaults(func=_validate)
     exp = sub.add_parser("export", help="disclosure-check the output tables and write the passing ones to exports/<date>/")
     exp.add_argument("--warehouse-dir", default=None, help="default: $WSE_WAREHOUSE_DIR or warehouse")
     exp.add_argument("--export-dir", default=None, help="default: $WSE_EXPORT_DIR or exports")
     exp.add_argument("--round-to", type=int, default=None, metavar="BASE", help="round published counts to BASE (e.g. 5)")
     exp.add_argument("--today", default=None, help=argparse.SUPPRESS)
+    exp.add_argument("--engine", choices=["duckdb", "spark"], default=None,
+                     help="which engine's build to read (default: $ENGINE, else duckdb)")
     exp.set_defaults(func=_export)
+
+    spk = sub.add_parser("spark-build", help="build on Apache Spark (local session, `spark` target): check and register "
+                                             "the landing files and the project's functions, then `dbt build`",
+                         add_help=False)
+    spk.add_argument("--docs", action="store_true", help="also `dbt docs generate --static` in the same session")
+    spk.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed to dbt build")
+    spk.set_defaults(func=_spark_build)
 
     purge = sub.add_parser("purge", help="delete exports whose retention date has passed")
     purge.add_argument("--export-dir", default=None, help="default: $WSE_EXPORT_DIR or exports")
     purge.add_argument("--today", default=None, help=argparse.SUPPRESS)
     purge.set_defaults(func=_purge)
     return parser
+
+
+def _spark_build(args: argparse.Namespace) -> int:
+    from wse_impact import spark
+
+    return spark.main([*(["--docs"] if args.docs else []), *args.dbt_args])
 
 
 def main(argv: list[str] | None = None) -> int:

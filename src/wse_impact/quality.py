@@ -164,8 +164,16 @@ class Report:
 class Warehouse:
     """The two DuckDB databases dbt built, opened read-only in one connection."""
 
-    def __init__(self, warehouse_dir: Path):
+    def __init__(self, warehouse_dir: Path, engine: str | None = None):
         self.dir = Path(warehouse_dir)
+        if (engine or os.environ.get("ENGINE") or "duckdb").lower() == "spark":
+            # a Spark build: its tables' parquet files, restricted schemas in the main
+            # database, research schemas in `wse_impact`, as on DuckDB (views are not files)
+            from wse_impact.spark import RESTRICTED_SCHEMAS, research_connection
+
+            self.con = research_connection(self.dir)
+            self._attach_spark_restricted(RESTRICTED_SCHEMAS)
+            return
         restricted = self.dir / "restricted.duckdb"
         research = self.dir / "wse_impact.duckdb"
         for db in (restricted, research):
@@ -173,6 +181,19 @@ class Warehouse:
                 raise FileNotFoundError(f"{db} not found: run `dbt build` first (WSE_WAREHOUSE_DIR={self.dir})")
         self.con = duckdb.connect(str(restricted), read_only=True)
         self.con.execute(f"attach '{research}' as wse_impact (read_only)")
+
+    def _attach_spark_restricted(self, schemas) -> None:
+        from wse_impact.spark import spark_root
+
+        warehouse = spark_root(self.dir) / "warehouse"
+        for schema in schemas:
+            schema_dir = warehouse / f"{schema}.db"
+            if not schema_dir.is_dir():
+                continue
+            self.con.execute(f"create schema if not exists memory.{schema}")
+            for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir() and any(p.glob("*.parquet"))):
+                files = str(table_dir / "*.parquet").replace("'", "''")
+                self.con.execute(f"create view memory.{schema}.{table_dir.name} as select * from read_parquet('{files}')")
 
     def close(self) -> None:
         self.con.close()
@@ -639,7 +660,7 @@ def _pair_columns(suite: Suite) -> set[str]:
 
 
 def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_dir: Path | str | None = "reports/gx",
-             suite_filter: Callable[[Suite], bool] | None = None) -> Report:
+             suite_filter: Callable[[Suite], bool] | None = None, engine: str | None = None) -> Report:
     """Run the suites on the built warehouse (read-only); write Data Docs to `docs_dir`."""
     import logging
 
@@ -648,7 +669,7 @@ def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_d
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     started = time.perf_counter()
-    wh = Warehouse(Path(warehouse_dir))
+    wh = Warehouse(Path(warehouse_dir), engine)
     try:
         suites = [s for s in build_suites(wh, groups) if suite_filter is None or suite_filter(s)]
         context = gx.get_context(mode="ephemeral")
@@ -719,6 +740,6 @@ def main_validate(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown suite group(s) {sorted(unknown)}; choose from {', '.join(GROUPS)}", file=sys.stderr)
         return 2
-    report = validate(warehouse, groups, None if args.no_docs else args.docs_dir)
+    report = validate(warehouse, groups, None if args.no_docs else args.docs_dir, engine=getattr(args, "engine", None))
     print(report.summary())
     return 0 if report.success else 1
