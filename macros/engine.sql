@@ -110,8 +110,10 @@
     regexp_full_match({{ column }}, '{{ pattern }}')
 {%- endmacro %}
 
+{#- Java regular expressions: `$` also matches before a final line break ('2016Q3' + a line
+    break, from a quoted field, would pass), `\z` only at the very end. -#}
 {% macro default__regexp_matches_fully(column, pattern) -%}
-    ({{ column }} rlike '^(?:{{ pattern }})$')
+    ({{ column }} rlike '^(?:{{ pattern }})\\z')
 {%- endmacro %}
 
 {#- True when a text starts with a constant prefix. -#}

@@ -71,3 +71,20 @@
     {%- endfor -%}
     {{ return(columns | sort) }}
 {% endmacro %}
+
+{#- The CTEs of int_measure_uses_unioned (one per measure) with their columns, for
+    union_ctes_by_name: read from the staging relations only where the engine cannot align
+    a union by name itself. -#}
+{% macro measure_union_ctes() %}
+    {%- set ctes = [] -%}
+    {%- for measure_code, measure in measure_catalog().items() -%}
+        {%- set columns = [] -%}
+        {%- if not can_union_by_name() -%}
+            {%- set own = [measure.start, measure.end] -%}
+            {%- set columns = ['measure_code', 'start_quarter', 'end_quarter']
+                + (relation_column_names(ref('stg_wse__' ~ measure_code)) | reject('in', own) | list) -%}
+        {%- endif -%}
+        {%- do ctes.append((measure_code, columns)) -%}
+    {%- endfor -%}
+    {{ return(ctes) }}
+{% endmacro %}

@@ -43,7 +43,10 @@ problem_candidates as (
     select
         measure_uses.*,
         -- a damaged line has no fields to check: its damage is its one reason
-        case when measure_uses.line_problem is not null then {{ array_of(["'damaged line: ' || measure_uses.line_problem"]) }} else {% call array_of_items() %}
+        case
+            when measure_uses.line_problem is not null
+                then {{ array_of(["'damaged line: ' || measure_uses.line_problem"]) }}
+            else {% call array_of_items() %}
             {{ insz_problem('measure_uses.insz') }},
             case when measure_uses.start_quarter is null then 'start quarter missing' end,
             {%- for column in quarter_columns %}
@@ -68,7 +71,8 @@ problem_candidates as (
                     then 'unknown {{ attribute }} for this measure: ' || measure_uses.{{ attribute }}
             end{% if not loop.last %},{% endif %}
             {%- endfor %}
-        {% endcall %} end as candidate_problems
+            {% endcall %}
+        end as candidate_problems
     from measure_uses
     cross join known_codes
 

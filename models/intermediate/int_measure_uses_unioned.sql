@@ -2,13 +2,6 @@
     null). Each measure's own first and last quarter columns, as declared in
     measure_catalog(), become the common start_quarter and end_quarter. -#}
 {%- set catalog = measure_catalog() -%}
-{#- each CTE's columns, for engines that cannot align a union by name themselves -#}
-{%- set measure_ctes = [] -%}
-{%- for measure_code, measure in catalog.items() -%}
-    {%- set own = [measure.start, measure.end] -%}
-    {%- do measure_ctes.append((measure_code, ['measure_code', 'start_quarter', 'end_quarter']
-        + (relation_column_names(ref('stg_wse__' ~ measure_code)) | reject('in', own) | list))) -%}
-{%- endfor %}
 
 with
 
@@ -27,7 +20,7 @@ with
 {% endfor %}
 unioned as (
 
-    {{ union_ctes_by_name(measure_ctes) | indent(4) }}
+    {{ union_ctes_by_name(measure_union_ctes()) | indent(4) }}
 
 )
 

@@ -25,9 +25,13 @@
 {#- in_register and out_of_register are aligned by name where the engine can (DuckDB);
     elsewhere out_of_register takes in_register's other columns, null, in their order -#}
 {%- set union_by_name = can_union_by_name() %}
-{%- set out_of_register_columns = [
-    'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes', 'is_in_register', 'snapshot_quarter',
-] %}
+{%- set null_register_columns, null_register_join = '', '' %}
+{%- if not union_by_name %}
+    {%- set null_register_columns = ",\n        " ~ star_except([
+        'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes', 'is_in_register', 'snapshot_quarter',
+    ], 'register_values') %}
+    {%- set null_register_join = "\n    left join (select * from in_register where false) as register_values\n        on false" %}
+{%- endif %}
 
 with
 
@@ -142,19 +146,11 @@ out_of_register as (
         persons.is_control,
         persons.beneficiary_measure_codes,
         false as is_in_register,
-        quarters.quarter as snapshot_quarter
-        {%- if not union_by_name %},
-        -- every other column of in_register, null, in in_register's order
-        {{ star_except(out_of_register_columns, 'register_values') }}
-        {%- endif %}
+        quarters.quarter as snapshot_quarter{{ null_register_columns }}  -- noqa: LT02
     from persons
     left join person_register
         on persons.person_id = person_register.person_id
-    cross join quarters
-    {%- if not union_by_name %}
-    left join (select * from in_register where false) as register_values
-        on false
-    {%- endif %}
+    cross join quarters{{ null_register_join }}
     where not coalesce(array_contains(person_register.register_quarters, quarters.quarter), false)
 
 ),
