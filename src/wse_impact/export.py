@@ -242,7 +242,9 @@ def read_output_tables(con, schema: str = OUTPUT_SCHEMA, catalog: str | None = N
     if not names:
         raise ExportRefused(f"the research data has no tables in schema {schema!r}")
     prefix = f'"{catalog}".' if catalog else ""
-    return {name: con.execute(f'select * from {prefix}"{schema}"."{name}"').df() for name in names}
+    # in a fixed order: secondary suppression breaks ties by row order, and an engine (or a
+    # rebuild) may store the same rows in another order; sorted, the same data gives the same files
+    return {name: con.execute(f'select * from {prefix}"{schema}"."{name}" order by all').df() for name in names}
 
 
 def engine_name(engine: str | None = None) -> str:

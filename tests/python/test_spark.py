@@ -182,3 +182,15 @@ def test_export_of_either_engine_gives_the_same_files(duckdb_pipeline, spark_pip
     assert duck_files and duck_files == spark_files
     for relative in duck_files:
         assert filecmp.cmp(folders[0] / relative, folders[1] / relative, shallow=False), f"{relative} differs"
+
+
+def test_great_expectations_suites_pass_on_the_spark_build(spark_pipeline):
+    """The suites of the reference, intermediate and marts groups, on the tables the Spark
+    build wrote (read as on DuckDB, into pandas). The staging group reads the staging and
+    int_snapshots_checked views, which on Spark are metastore SQL, not files: not run here."""
+    proc = subprocess.run(
+        [str(BIN_DIR / "wse-impact"), "validate", "--engine", "spark", "--warehouse-dir",
+         str(spark_pipeline.warehouse_dir), "--no-docs", "--suites", "reference,intermediate,marts"],
+        cwd=PROJECT_DIR, env=spark_pipeline.env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " 0 failed" in proc.stdout
