@@ -1,6 +1,6 @@
 {#- Which delivery the base files of this research database were built from: the delivery's
-    id (a hash of its files' record, kept with the paths and checksums in the restricted
-    database) and when it was read. No path, name or count of persons. -#}
+    id (a hash of its files' record, kept with the paths, checksums and time in the restricted
+    database). No path, name, date or count of persons. -#}
 
 with
 
@@ -12,9 +12,8 @@ delivery as (
 
 final as (
 
-    select
-        delivery_id,
-        read_at
+    -- the id only: when it was read is an exact date, kept on the restricted side
+    select delivery_id
     from delivery
 
 )

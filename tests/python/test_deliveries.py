@@ -294,7 +294,7 @@ def test_the_same_delivery_gives_the_same_id(pipeline, landing_dir, tmp_path, da
 def test_the_research_database_holds_no_path_of_the_delivery(pipeline):
     assert query(pipeline.research_db, "select column_name from information_schema.columns "
                                        "where table_name = 'base_file_delivery' order by ordinal_position") \
-        == [("delivery_id",), ("read_at",)]
+        == [("delivery_id",)]
     raw = pipeline.research_db.read_bytes()
     for needle in (str(pipeline.landing_dir), "control_sample.csv", "measures/"):
         assert needle.encode() not in raw, f"{needle!r} is stored in the research database"
