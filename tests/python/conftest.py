@@ -59,6 +59,7 @@ def dbt_env(landing_dir: Path, warehouse_dir: Path, key: str | None = TEST_KEY, 
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
     env.pop("WSE_PSEUDONYM_KEY", None)
+    env.pop("ENGINE", None)  # `make test ENGINE=spark` must not turn the DuckDB tests' export/validate to Spark
     if key is not None:
         env["WSE_PSEUDONYM_KEY"] = key
     env.update(extra)
