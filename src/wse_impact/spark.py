@@ -66,6 +66,12 @@ def session_config(warehouse_dir: str | Path | None = None) -> dict[str, str]:
         "spark.sql.shuffle.partitions": os.environ.get("WSE_SPARK_SHUFFLE_PARTITIONS", "8"),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+        # no broadcast joins planned from file sizes: the base files' parquet is compressed
+        # ~20 times (codes and classes), so a 5-million-row base file looked small enough to
+        # broadcast and the driver ran out of memory at scale 1.0; adaptive execution still
+        # broadcasts what its runtime statistics show to be small (the seeds)
+        "spark.sql.autoBroadcastJoinThreshold": "-1",
+        "spark.sql.adaptive.autoBroadcastJoinThreshold": "10MB",
     }
 
 
