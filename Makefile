@@ -3,6 +3,10 @@
 SHELL := /bin/bash
 PYTHON ?= python3.11
 SEED ?= 20230905
+# the engine `make build` builds on: duckdb (default, embedded) or spark (a local Spark
+# session through dbt-spark; warehouse and Derby metastore under $(WSE_WAREHOUSE_DIR)/spark)
+ENGINE ?= duckdb
+export ENGINE
 BUILD_SCALE := $(or $(SCALE),1.0)
 TEST_SCALE := $(or $(SCALE),0.01)
 VENV := .venv
@@ -25,8 +29,9 @@ endif
 export WSE_WAREHOUSE_DIR ?= warehouse
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: build test test-deps install generate dbt-build validate docs lint bench bench-scale clean
+.PHONY: build test test-deps java install generate dbt-build validate docs lint bench bench-scale clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +50,16 @@ endif
 
 # The demo key is created on first use in .secrets/ (ignored by git); a delivery sets
 # WSE_PSEUDONYM_KEY itself, and its build stops without one.
+ifeq ($(ENGINE),spark)
+# one JVM for the build and the docs: `wse-impact spark-build` checks and registers the
+# landing files, then runs dbt in its own process (src/wse_impact/spark.py)
+dbt-build: install java
+	mkdir -p $(WSE_WAREHOUSE_DIR)
+	export WSE_PSEUDONYM_KEY="$${WSE_PSEUDONYM_KEY:-$(DEMO_KEY)}"; \
+	$(BIN)/wse-impact spark-build --docs && echo "Lineage documentation: $(CURDIR)/target/static_index.html"
+
+docs: dbt-build
+else
 dbt-build: install
 	mkdir -p $(WSE_WAREHOUSE_DIR)
 	export WSE_PSEUDONYM_KEY="$${WSE_PSEUDONYM_KEY:-$(DEMO_KEY)}"; \
@@ -57,11 +72,19 @@ validate: install
 docs: install
 	export WSE_PSEUDONYM_KEY="$${WSE_PSEUDONYM_KEY:-$(DEMO_KEY)}"; \
 	$(BIN)/dbt docs generate --static && echo "Lineage documentation: $(CURDIR)/target/static_index.html"
+endif
 
 build: generate dbt-build validate docs
 
-# headless Chromium (Debian's package) for the test that opens the lineage docs
-test-deps:
+# Java 17 for Spark (pyspark 4 needs 17 or 21; Debian has 17), installed only when missing
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		echo "Installing Debian's openjdk-17-jre-headless for Spark"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+# headless Chromium (Debian's package) for the test that opens the lineage docs; Java for
+# the Spark end-to-end test
+test-deps: java
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "Installing Debian's chromium for the docs test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

@@ -38,7 +38,7 @@
 {% macro class_value(value, scheme, column_name, as_enum=false) -%}
     {%- set rows = class_rows(scheme) -%}
     {%- set outside = raise_value_error(
-        "'" ~ this.identifier ~ "." ~ column_name ~ ": value ' || cast(" ~ value ~ " as varchar) || ' lies outside every class of scheme " ~ scheme ~ "'"
+        "'" ~ this.identifier ~ "." ~ column_name ~ ": value ' || cast(" ~ value ~ " as " ~ dbt.type_string() ~ ") || ' lies outside every class of scheme " ~ scheme ~ "'"
     ) -%}
     {%- set label_type = '::' ~ class_enum_type(scheme) if as_enum else '' -%}
     {%- for row in rows[1:] if execute and target.name != 'lint' -%}
@@ -74,7 +74,7 @@
 {%- endmacro %}
 
 {% macro default__raise_value_error(message_sql) -%}
-    {{ exceptions.raise_compiler_error("raise_value_error is implemented for DuckDB only") }}
+    raise_error({{ message_sql }})
 {%- endmacro %}
 
 {#- The relation of a seed without ref(): from the graph, or, where a unit test hides the
@@ -85,5 +85,5 @@
     {%- if nodes -%}
         {{ return(api.Relation.create(database=nodes[0].database, schema=nodes[0].schema, identifier=nodes[0].alias)) }}
     {%- endif -%}
-    {{ return(api.Relation.create(database='wse_impact', schema='reference', identifier=seed_name)) }}
+    {{ return(api.Relation.create(database=generate_database_name('wse_impact'), schema='reference', identifier=seed_name)) }}
 {% endmacro %}

@@ -5,7 +5,7 @@
 {% macro landing_relative_path(column) -%}
     {%- set prefix = env_var('WSE_LANDING_DIR', 'data/synthetic') ~ '/' -%}
     case
-        when starts_with({{ column }}, '{{ prefix }}') then substr({{ column }}, {{ prefix | length + 1 }})
+        when {{ text_starts_with(column, prefix) }} then substr({{ column }}, {{ prefix | length + 1 }})
         else {{ column }}
     end
 {%- endmacro %}

@@ -14,6 +14,16 @@
 
 {#- The qualified name of an ENUM type made from the seeds. -#}
 {% macro enum_type(type_name) -%}
+    {{ return(adapter.dispatch('enum_type', 'wse_impact')(type_name)) }}
+{%- endmacro %}
+
+{#- Spark has no ENUM: codes and classes are text, their lists enforced by tests
+    (tests/singular/base_file_codes_are_seed_values.sql). -#}
+{% macro default__enum_type(type_name) -%}
+    {{ dbt.type_string() }}
+{%- endmacro %}
+
+{% macro duckdb__enum_type(type_name) -%}
     {%- set seeds_home = seed_relation('class_bounds') -%}
     {%- if target.name == 'lint' -%}
         {#- sqlfluff's DuckDB dialect does not parse a catalog-qualified type name -#}
@@ -31,6 +41,9 @@
 {#- Seed post-hook: one ENUM type per column of this seed whose meta names an enum_type. -#}
 {% macro create_seed_enum_types() %}
     {%- set statements = [] -%}
+    {%- if target.type != 'duckdb' -%}
+        {{ return('') }}
+    {%- endif -%}
     {%- for column in model.columns.values() if column.meta.get('enum_type') -%}
         {%- do statements.append(
             "create or replace type " ~ enum_type(column.meta['enum_type']) ~ " as enum ("
@@ -43,7 +56,7 @@
 {#- class_bounds post-hook: one ENUM type per class scheme, its labels in class order and
     then the explicit unknown class. -#}
 {% macro create_class_enum_types() %}
-    {%- if not execute -%}
+    {%- if not execute or target.type != 'duckdb' -%}
         {{ return('') }}
     {%- endif -%}
     {%- set schemes = run_query("select distinct class_scheme from " ~ this ~ " order by 1").columns[0].values() -%}

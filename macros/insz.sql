@@ -3,7 +3,7 @@
     from 2000. Month may be 00-12, +20 or +40 for BIS numbers. -#}
 {% macro is_valid_insz(column) -%}
     coalesce(
-        regexp_full_match({{ column }}, '[0-9]{11}')
+        {{ regexp_matches_fully(column, '[0-9]{11}') }}
         and try_cast(substr({{ column }}, 3, 2) as integer) % 20 <= 12
         and try_cast(substr({{ column }}, 3, 2) as integer) <= 52
         and (
@@ -31,7 +31,7 @@
 {% macro quarter_problem(column) -%}
     case
         when {{ column }} is null then null
-        when not regexp_full_match({{ column }}, '[0-9]{4}Q[1-4]') then '{{ column }} malformed: ' || {{ column }}
+        when not {{ regexp_matches_fully(column, '[0-9]{4}Q[1-4]') }} then '{{ column }} malformed: ' || {{ column }}
         when not {{ is_study_quarter(column) }} then '{{ column }} outside 2014Q1-2022Q4: ' || {{ column }}
     end
 {%- endmacro %}

@@ -61,19 +61,6 @@
     {{ return(attributes | sort) }}
 {% endmacro %}
 
-{#- UNION ALL that aligns columns by name, filling a missing column with null. -#}
-{% macro union_all_by_name() -%}
-    {{ return(adapter.dispatch('union_all_by_name', 'wse_impact')()) }}
-{%- endmacro %}
-
-{% macro duckdb__union_all_by_name() -%}
-    union all by name
-{%- endmacro %}
-
-{% macro default__union_all_by_name() -%}
-    {{ exceptions.raise_compiler_error("union_all_by_name is implemented for DuckDB only") }}
-{%- endmacro %}
-
 {#- The exact amounts and day counts of all measures: classed, never shown. -#}
 {% macro measure_exact_columns() %}
     {%- set columns = [] -%}
@@ -83,4 +70,21 @@
         {%- endfor -%}
     {%- endfor -%}
     {{ return(columns | sort) }}
+{% endmacro %}
+
+{#- The CTEs of int_measure_uses_unioned (one per measure) with their columns, for
+    union_ctes_by_name: read from the staging relations only where the engine cannot align
+    a union by name itself. -#}
+{% macro measure_union_ctes() %}
+    {%- set ctes = [] -%}
+    {%- for measure_code, measure in measure_catalog().items() -%}
+        {%- set columns = [] -%}
+        {%- if not can_union_by_name() -%}
+            {%- set own = [measure.start, measure.end] -%}
+            {%- set columns = ['measure_code', 'start_quarter', 'end_quarter']
+                + (relation_column_names(ref('stg_wse__' ~ measure_code)) | reject('in', own) | list) -%}
+        {%- endif -%}
+        {%- do ctes.append((measure_code, columns)) -%}
+    {%- endfor -%}
+    {{ return(ctes) }}
 {% endmacro %}

@@ -14,7 +14,7 @@ files as (
 final as (
 
     select
-        {{ sha256_hex("string_agg(file_path || ' ' || file_size_bytes || ' ' || file_sha256, '\n' order by file_path)") }}
+        {{ sha256_hex(sorted_string_agg("file_path || ' ' || file_size_bytes || ' ' || file_sha256", "'\n'", 'file_path')) }}
             as delivery_id,
         count(*) as n_files,
         cast(sum(file_size_bytes) as bigint) as n_bytes,

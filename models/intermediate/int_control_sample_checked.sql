@@ -35,7 +35,7 @@ ranked as (
 final as (
 
     select
-        * exclude (insz_rank, has_warehouse_record),
+        {{ star_except(['insz_rank', 'has_warehouse_record']) }},
         -- a damaged line has no INSZ to check: its damage is its one reason
         case
             when line_problem is not null then 'damaged line: ' || line_problem

@@ -27,12 +27,26 @@ measure_codes as (
 
 ),
 
-row_problems as (
+-- every known 'measure|attribute|code', in one row: a code check is a lookup in this list
+-- (a correlated subquery per attribute is what Spark 4.3 fails to plan here)
+known_codes as (
+
+    select array_agg(measure_code || '|' || attribute || '|' || code) as code_keys
+    from measure_codes
+
+),
+
+-- every check, null where it passes (the nulls are dropped in the next step: Spark allows no
+-- subquery inside a higher-order function such as filter)
+problem_candidates as (
 
     select
         measure_uses.*,
         -- a damaged line has no fields to check: its damage is its one reason
-        case when measure_uses.line_problem is not null then ['damaged line: ' || measure_uses.line_problem] else list_filter([
+        case
+            when measure_uses.line_problem is not null
+                then {{ array_of(["'damaged line: ' || measure_uses.line_problem"]) }}
+            else {% call array_of_items() %}
             {{ insz_problem('measure_uses.insz') }},
             case when measure_uses.start_quarter is null then 'start quarter missing' end,
             {%- for column in quarter_columns %}
@@ -50,19 +64,26 @@ row_problems as (
             case
                 when
                     measure_uses.{{ attribute }} is not null
-                    and not exists (
-                        select 1
-                        from measure_codes
-                        where
-                            measure_codes.measure_code = measure_uses.measure_code
-                            and measure_codes.attribute = '{{ attribute }}'
-                            and measure_codes.code = measure_uses.{{ attribute }}
+                    and not array_contains(
+                        known_codes.code_keys,
+                        measure_uses.measure_code || '|{{ attribute }}|' || measure_uses.{{ attribute }}
                     )
                     then 'unknown {{ attribute }} for this measure: ' || measure_uses.{{ attribute }}
             end{% if not loop.last %},{% endif %}
             {%- endfor %}
-        ], reason -> reason is not null) end as problems
+            {% endcall %}
+        end as candidate_problems
     from measure_uses
+    cross join known_codes
+
+),
+
+row_problems as (
+
+    select
+        {{ star_except(['candidate_problems']) }},
+        {{ array_without_nulls('candidate_problems') }} as problems
+    from problem_candidates
 
 ),
 
@@ -71,14 +92,14 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by measure_code, insz, len(problems) = 0
+            partition by measure_code, insz, {{ array_length('problems') }} = 0
             order by
                 coalesce(end_quarter, start_quarter) desc,
                 start_quarter desc,
                 source_line_number desc
         ) as use_rank,
         first_value(source_line_number) over (
-            partition by measure_code, insz, len(problems) = 0
+            partition by measure_code, insz, {{ array_length('problems') }} = 0
             order by
                 coalesce(end_quarter, start_quarter) desc,
                 start_quarter desc,
@@ -91,15 +112,14 @@ ranked as (
 final as (
 
     select
-        * exclude (problems, use_rank, kept_line_number),
-        nullif(array_to_string(
+        {{ star_except(['problems', 'use_rank', 'kept_line_number']) }},
+        nullif({% call array_joined_with("'; '") %}
             case
-                when len(problems) = 0 and use_rank > 1
-                    then ['person twice in this extract: kept line ' || kept_line_number || ' (most recent use)']
+                when {{ array_length('problems') }} = 0 and use_rank > 1
+                    then {{ array_of(["'person twice in this extract: kept line ' || kept_line_number || ' (most recent use)'"]) }}
                 else problems
-            end,
-            '; '
-        ), '') as rejection_reasons
+            end
+        {% endcall %}, '') as rejection_reasons
     from ranked
 
 )

@@ -21,11 +21,8 @@ measure_uses as (
 final as (
 
     select
-        measure_uses.* exclude (
-            measure_uses.cast_problem, measure_uses.rejection_reasons, measure_uses.is_accepted,
-            -- null on every accepted row
-            measure_uses.line_problem, measure_uses.raw_line
-        ),
+        -- line_problem and raw_line: null on every accepted row
+        {{ star_except(['cast_problem', 'rejection_reasons', 'is_accepted', 'line_problem', 'raw_line'], 'measure_uses') }},
         {%- for column, schemes in classed.items() | sort %}
         {%- set class_column = column | replace('_eur', '') ~ '_class' %}
         case measure_uses.measure_code

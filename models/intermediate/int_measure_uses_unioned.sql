@@ -12,7 +12,7 @@ with
         '{{ measure_code }}' as measure_code,
         {{ measure.start }} as start_quarter,  -- noqa: AL09
         {% if measure.end %}{{ measure.end }}{% else %}cast(null as {{ dbt.type_string() }}){% endif %} as end_quarter,
-        * exclude ({{ measure.start }}{% if measure.end %}, {{ measure.end }}{% endif %})
+        {{ star_except([measure.start] + ([measure.end] if measure.end else [])) }}
     from {{ ref('stg_wse__' ~ measure_code) }}
 
 ),
@@ -20,10 +20,7 @@ with
 {% endfor %}
 unioned as (
 
-    {% for measure_code in catalog %}
-    select * from {{ measure_code }}
-    {% if not loop.last %}{{ union_all_by_name() }}{% endif %}
-    {% endfor %}
+    {{ union_ctes_by_name(measure_union_ctes()) | indent(4) }}
 
 )
 

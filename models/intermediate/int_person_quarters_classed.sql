@@ -8,8 +8,8 @@
     this and the marts' wide writes cheap (see macros/enum_types.sql). -#}
 {{ config(
     materialized='table',
-    pre_hook="set preserve_insertion_order = false",
-    post_hook="reset preserve_insertion_order",
+    pre_hook="{{ unordered_writes_begin() }}",
+    post_hook="{{ unordered_writes_end() }}",
 ) }}
 -- the seeds whose ENUM types the codes are stored as:
 -- depends_on: {{ ref('class_bounds') }}, {{ ref('sexes') }}, {{ ref('arrondissements') }}, {{ ref('provinces') }}
@@ -22,6 +22,20 @@
     _intermediate__models.yml (macros/column_declarations.sql). -#}
 {%- set code_types = declared_code_types('int_person_quarters_classed') %}
 {%- set class_columns = declared_class_columns('int_person_quarters_classed') %}
+{%- set in_register_excluded = [
+    'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes',
+    'insz', 'sex_code', 'birth_date', 'source_file', 'source_row_number', 'rejection_reasons', 'is_accepted',
+] %}
+{#- in_register and out_of_register are aligned by name where the engine can (DuckDB);
+    elsewhere out_of_register takes in_register's other columns, null, in their order -#}
+{%- set union_by_name = can_union_by_name() %}
+{%- set null_register_columns, null_register_join = '', '' %}
+{%- if not union_by_name %}
+    {%- set null_register_columns = ",\n        " ~ star_except([
+        'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes', 'is_in_register', 'snapshot_quarter',
+    ], 'register_values') %}
+    {%- set null_register_join = "\n    left join (select * from in_register where false) as register_values\n        on false" %}
+{%- endif %}
 
 with
 
@@ -69,7 +83,7 @@ nace_divisions as (
 
 -- Not materialised: register_keys and in_register each read it again, narrow and wide, so
 -- that no CTE holds every column of every snapshot row.
-accepted_rows as not materialized (
+accepted_rows {{ cte_as_not_materialized() }} (
 
     select
         persons.person_id,
@@ -101,9 +115,9 @@ person_register as (
     -- sex and birth date are taken from the person's first quarter in the register
     select
         person_id,
-        arg_min(sex_code, snapshot_quarter) as fixed_sex_code,
-        arg_min(birth_date, snapshot_quarter) as fixed_birth_date,
-        list(snapshot_quarter) as register_quarters
+        min_by(sex_code, snapshot_quarter) as fixed_sex_code,
+        min_by(birth_date, snapshot_quarter) as fixed_birth_date,
+        array_agg(snapshot_quarter) as register_quarters
     from register_keys
     group by person_id
 
@@ -117,10 +131,12 @@ in_register as (
         is_control,
         beneficiary_measure_codes,
         true as is_in_register,
-        * exclude (
-            person_id, is_beneficiary, is_control, beneficiary_measure_codes,
-            insz, sex_code, birth_date, source_file, source_row_number, rejection_reasons, is_accepted
-        )
+        {%- if union_by_name %}
+        {{ star_except(in_register_excluded) }}
+        {%- else %}
+        snapshot_quarter,
+        {{ star_except(in_register_excluded + ['snapshot_quarter']) }}
+        {%- endif %}
     from accepted_rows
 
 ),
@@ -134,19 +150,19 @@ out_of_register as (
         persons.is_control,
         persons.beneficiary_measure_codes,
         false as is_in_register,
-        quarters.quarter as snapshot_quarter
+        quarters.quarter as snapshot_quarter{{ null_register_columns }}  -- noqa: LT02
     from persons
     left join person_register
         on persons.person_id = person_register.person_id
-    cross join quarters
-    where not coalesce(list_contains(person_register.register_quarters, quarters.quarter), false)
+    cross join quarters{{ null_register_join }}
+    where not coalesce(array_contains(person_register.register_quarters, quarters.quarter), false)
 
 ),
 
 panel as (
 
     select * from in_register
-    {{ union_all_by_name() }}
+    {{ union_all_by_name() if union_by_name else 'union all' }}
     select * from out_of_register
 
 ),
@@ -154,9 +170,9 @@ panel as (
 joined as (
 
     select
-        panel.* exclude (socio_economic_position_code),
+        {{ star_except(['socio_economic_position_code'], 'panel') }},
         person_register.fixed_sex_code as sex_code,
-        date_sub('year', person_register.fixed_birth_date, quarters.last_day) as age_years,
+        {{ age_in_years('person_register.fixed_birth_date', 'quarters.last_day') }} as age_years,
         geography.province_code,
         geography.region_code,
         nace_divisions.nace_section,
@@ -185,11 +201,7 @@ final as (
         ) %}
         {{ class_sql }} as {{ class_column.column }},
         {%- endfor %}
-        joined.* replace (
-            {% for column, type_name in code_types.items() -%}
-            cast(joined.{{ column }} as {{ enum_type(type_name) }}) as {{ column }}{{ ',' if not loop.last }}
-            {% endfor -%}
-        )
+        {{ star_with_enum_codes('joined', code_types) | indent(8) }}
     from joined
 
 )

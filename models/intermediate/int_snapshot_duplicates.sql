@@ -30,7 +30,7 @@ final as (
         repeated_pairs.insz,
         repeated_pairs.snapshot_quarter,
         repeated_pairs.n_rows,
-        min({ 'file': snapshots.source_file, 'row': snapshots.source_row_number }) as kept_row
+        min({{ struct_of([('file', 'snapshots.source_file'), ('row', 'snapshots.source_row_number')]) }}) as kept_row
     from repeated_pairs
     inner join snapshots
         on

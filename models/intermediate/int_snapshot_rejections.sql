@@ -35,7 +35,7 @@ checked as (
             case
                 when
                     duplicates.kept_row is not null
-                    and duplicates.kept_row <> { 'file': snapshots.source_file, 'row': snapshots.source_row_number }
+                    and duplicates.kept_row <> {{ struct_of([('file', 'snapshots.source_file'), ('row', 'snapshots.source_row_number')]) }}
                     then 'person twice in snapshot quarter ' || snapshots.snapshot_quarter || ': kept the first row'
             end
         ), '') as rejection_reasons

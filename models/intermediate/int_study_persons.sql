@@ -22,7 +22,7 @@ beneficiaries as (
 
     select
         insz,
-        string_agg(distinct measure_code, ',' order by measure_code) as beneficiary_measure_codes
+        {{ sorted_string_agg('measure_code', "','", 'measure_code', distinct=true) }} as beneficiary_measure_codes
     from measure_uses
     group by insz
 

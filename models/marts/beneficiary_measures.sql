@@ -20,10 +20,7 @@ measure_attributes as (
 
     select
         insz as linkage_insz,
-        * exclude (
-            insz, source_file, source_line_number,
-            {{ measure_exact_columns() | join(', ') }}
-        )
+        {{ star_except(['insz', 'source_file', 'source_line_number'] + measure_exact_columns()) }}
     from measure_uses
 
 ),
@@ -32,7 +29,7 @@ final as (
 
     select
         persons.person_id,
-        measure_attributes.* exclude (measure_attributes.linkage_insz)
+        {{ star_except(['linkage_insz'], 'measure_attributes') }}
     from measure_attributes
     inner join persons
         on measure_attributes.linkage_insz = persons.insz

@@ -51,7 +51,7 @@ days_midpoints as (
 
     select
         class_label as days_worked_class,
-        cast(lower_bound + upper_bound - 1 as {{ dbt.type_float() }}) / 2 as days_worked_midpoint
+        cast(lower_bound + upper_bound - 1 as {{ type_double() }}) / 2 as days_worked_midpoint
     from class_bounds
     where class_scheme = 'days_in_quarter'
 
@@ -161,7 +161,7 @@ beneficiary_cells as (
         'beneficiaries' as population_group,
         relative_quarter,
         count(distinct person_id) as n_persons,
-        avg(cast(employed_flag as {{ dbt.type_float() }})) as share_employed,
+        avg(cast(employed_flag as {{ type_double() }})) as share_employed,
         avg(days_worked_midpoint) as mean_days_worked,
         sum(days_worked_midpoint) as dc_days_worked_total,
         max(case when contribution_rank = 1 then days_worked_midpoint end) as dc_days_worked_top1,
@@ -282,19 +282,19 @@ control_cells_followed as (
         cohort_cells.measure_code,
         control_cell_outcomes.relative_quarter,
         sum(
-            cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }})
+            cast(cohort_cells.n_beneficiaries as {{ type_double() }})
             * control_cell_outcomes.n_followed / control_cell_outcomes.n_controls
         ) as weighted_persons,
         sum(
-            cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }})
+            cast(cohort_cells.n_beneficiaries as {{ type_double() }})
             * control_cell_outcomes.n_employed / control_cell_outcomes.n_controls
         ) as weighted_employed,
         sum(
-            cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }})
+            cast(cohort_cells.n_beneficiaries as {{ type_double() }})
             * control_cell_outcomes.days_worked_sum / control_cell_outcomes.n_controls
         ) as weighted_days_worked,
         sum(
-            cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }})
+            cast(cohort_cells.n_beneficiaries as {{ type_double() }})
             * control_cell_outcomes.n_days_known / control_cell_outcomes.n_controls
         ) as weighted_days_known
     from cohort_cells
@@ -315,7 +315,7 @@ control_person_weights as (
     select
         cohort_cells.measure_code,
         control_cells.person_id,
-        sum(cast(cohort_cells.n_beneficiaries as {{ dbt.type_float() }}) / control_cells.n_controls) as person_weight
+        sum(cast(cohort_cells.n_beneficiaries as {{ type_double() }}) / control_cells.n_controls) as person_weight
     from cohort_cells
     inner join control_cells
         on

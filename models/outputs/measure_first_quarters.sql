@@ -36,7 +36,7 @@ all_measures as (
     select
         person_id,
         'Total' as measure_code,
-        arg_min(first_quarter, first_quarter_index) as first_quarter,
+        min_by(first_quarter, first_quarter_index) as first_quarter,
         min(first_quarter_index) as first_quarter_index
     from per_measure
     group by person_id

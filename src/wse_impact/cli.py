@@ -219,7 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--no-docs", action="store_true", help="do not write Data Docs")
     val.add_argument("--manifest", default=None,
                      help="dbt's manifest.json with the column declarations (default: target/manifest.json)")
+    val.add_argument("--engine", choices=["duckdb", "spark"], default=None,
+                     help="which engine's build to read (default: $ENGINE, else duckdb); on Spark the tables are "
+                          "read from the warehouse's parquet files, so the staging group (views) is not available")
     val.set_defaults(func=_validate)
+
+    spk = sub.add_parser("spark-build", help="build on Apache Spark (local session, `spark` target): check and register "
+                                             "the landing files and the project's functions, then `dbt build`",
+                         add_help=False)
+    spk.add_argument("--docs", action="store_true", help="also `dbt docs generate --static` in the same session")
+    spk.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed to dbt build")
+    spk.set_defaults(func=_spark_build)
     where = {"default": None, "help": "default: $WSE_WAREHOUSE_DIR or warehouse"}
     req = sub.add_parser("request", help="researcher: ask for outputs to be released; the disclosure gate runs now and "
                                          "what would leave waits, on the restricted side, for the custodians")
@@ -261,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--today", default=None, help=argparse.SUPPRESS)
     purge.set_defaults(func=_purge)
     return parser
+
+
+def _spark_build(args: argparse.Namespace) -> int:
+    from wse_impact import spark
+
+    return spark.main([*(["--docs"] if args.docs else []), *args.dbt_args])
 
 
 def main(argv: list[str] | None = None) -> int:

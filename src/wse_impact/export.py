@@ -191,13 +191,30 @@ def read_outputs(db_path: str | Path, schema: str = OUTPUT_SCHEMA) -> dict[str, 
     if not db_path.exists():
         raise ExportRefused(f"research database {db_path} does not exist (run `make build` first)")
     with duckdb.connect(str(db_path), read_only=True) as con:
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? order by table_name",
-            [schema],
-        ).fetchall()]
-        if not names:
-            raise ExportRefused(f"research database {db_path} has no tables in schema {schema!r}")
-        return {name: con.execute(f'select * from "{schema}"."{name}"').df() for name in names}
+        return read_output_tables(con, schema)
+
+
+def read_output_tables(con, schema: str = OUTPUT_SCHEMA, catalog: str | None = None) -> dict[str, pd.DataFrame]:
+    """Every table (or view) of `schema` on an open DuckDB connection."""
+    names = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = ?"
+        + (" and table_catalog = ?" if catalog else "") + " order by table_name",
+        [schema, *([catalog] if catalog else [])],
+    ).fetchall()]
+    if not names:
+        raise ExportRefused(f"the research data has no tables in schema {schema!r}")
+    prefix = f'"{catalog}".' if catalog else ""
+    # in a fixed order: secondary suppression breaks ties by row order, and an engine (or a
+    # rebuild) may store the same rows in another order; sorted, the same data gives the same files
+    return {name: con.execute(f'select * from {prefix}"{schema}"."{name}" order by all').df() for name in names}
+
+
+def engine_name(engine: str | None = None) -> str:
+    """The engine whose build is read: the argument, else $ENGINE, else duckdb."""
+    name = (engine or os.environ.get("ENGINE") or "duckdb").lower()
+    if name not in ("duckdb", "spark"):
+        raise ExportRefused(f"unknown engine {name!r}: duckdb or spark")
+    return name
 
 
 # --- release log (restricted) and differencing on true values -----------------------------
@@ -398,6 +415,7 @@ def check_release(
     source: str | None = None,
     project: str | Path | None = None,
     restricted_dir: str | Path | None = None,
+    engine: str | None = None,
 ) -> PreparedRelease:
     """Check one release and write what would leave into the new folder `into`; raise
     `ExportRefused` (nothing written) when it may not go. Nothing is recorded: the release
@@ -426,6 +444,12 @@ def check_release(
     if into.exists():
         raise ExportRefused(f"export refused: {into} already exists (a release is never overwritten)")
 
+    if outputs is None and engine_name(engine) == "spark":
+        from wse_impact.spark import research_connection, spark_root
+
+        with research_connection(warehouse_dir) as con:
+            outputs = read_output_tables(con, OUTPUT_SCHEMA, "wse_impact")
+        source = source or str(spark_root(warehouse_dir) / "warehouse")
     if outputs is None:
         db_path = research_db_path(warehouse_dir)
         outputs = read_outputs(db_path)

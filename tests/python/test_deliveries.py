@@ -187,75 +187,8 @@ def test_generator_never_overwrites_a_file_it_did_not_list(tmp_path):
 # ----------------------------------------------------------------------------- damaged lines are rows
 
 
-def _plant(path: Path, edits: dict[int, bytes | list[bytes]]) -> list[bytes]:
-    """Replace physical lines (1-based, of the original file) by one or more lines of bytes."""
-    lines = path.read_bytes().split(b"\n")
-    assert lines[-1] == b""
-    out = []
-    for number, line in enumerate(lines[:-1], start=1):
-        replacement = edits.get(number, line)
-        out.extend(replacement if isinstance(replacement, list) else [replacement])
-    path.write_bytes(b"\n".join(out) + b"\n")
-    return out
-
-
-def _line_of(lines: list[bytes], content: bytes) -> int:
-    matches = [i + 1 for i, line in enumerate(lines) if line == content]
-    assert len(matches) == 1, content
-    return matches[0]
-
-
-@pytest.fixture(scope="module")
-def damaged_build(landing_dir, tmp_path_factory):
-    """The session's landing with damaged lines planted in three measure extracts and the
-    control sample; returns (pipeline, {(file, line): (reason, raw text, INSZ of the line)})."""
-    root = tmp_path_factory.mktemp("damaged")
-    landing = Path(shutil.copytree(landing_dir, root / "landing"))
-    planted: dict[tuple[str, int], tuple[str, str, str]] = {}
-
-    dgv = landing / "measures" / "doelgroepvermindering.csv"
-    original = dgv.read_bytes().split(b"\n")
-    insz_of = lambda line: line.split(b";")[0].decode()  # noqa: E731
-    # a quoted field holding a line break (line 100), then damage further on: numbering must follow
-    quoted = original[99].split(b";")
-    quoted_lines = [b";".join(quoted[:1]) + b';"' + quoted[1] + b"", b'"' + b";" + b";".join(quoted[2:])]
-    fields = original[139].split(b";")
-    too_many = b";".join([*fields[:4], fields[4] + b";a stray delimiter", *fields[5:]])
-    too_few = b";".join(original[179].split(b";")[:-2])
-    lines = _plant(dgv, {40: original[39] + b";stray", 100: quoted_lines, 140: too_many, 180: too_few})
-    planted[("measures/doelgroepvermindering.csv", _line_of(lines, original[39] + b";stray"))] = (
-        "has 7 fields, expected 6", (original[39] + b";stray").decode(), insz_of(original[39]))
-    planted[("measures/doelgroepvermindering.csv", _line_of(lines, too_many))] = (
-        "has 7 fields, expected 6", too_many.decode(), insz_of(original[139]))
-    planted[("measures/doelgroepvermindering.csv", _line_of(lines, too_few))] = (
-        "has 4 fields, expected 6", too_few.decode(), insz_of(original[179]))
-    multi_line_start = _line_of(lines, quoted_lines[0])
-    planted_multi_line_insz = insz_of(original[99])
-    assert _line_of(lines, too_few) == 181, "the quoted line break shifts the later lines by one"
-
-    maatwerk = landing / "measures" / "maatwerk.csv"
-    original_m = maatwerk.read_bytes().split(b"\n")
-    unbalanced = original_m[29].replace(b";", b';"', 1)
-    undecodable = original_m[59].rsplit(b";", 1)[0] + b";Co\xf6peratie"
-    lines = _plant(maatwerk, {30: unbalanced, 60: undecodable})
-    planted[("measures/maatwerk.csv", 30)] = ("unbalanced quote", unbalanced.decode(), insz_of(original_m[29]))
-    planted[("measures/maatwerk.csv", 60)] = ("not valid UTF-8", undecodable.decode("utf-8", "backslashreplace"),
-                                              insz_of(original_m[59]))
-
-    vop = landing / "measures" / "vop.csv"
-    original_v = vop.read_bytes().split(b"\n")
-    after_quote = b'"' + original_v[9].replace(b";", b'"x;', 1)
-    _plant(vop, {10: after_quote})
-    planted[("measures/vop.csv", 10)] = ("text after a closing quote", after_quote.decode(), insz_of(original_v[9]))
-
-    control = landing / "dwh" / "control_sample.csv"
-    original_c = control.read_bytes().split(b"\n")
-    _plant(control, {500: original_c[499] + b";Jansens"})
-    planted[("dwh/control_sample.csv", 500)] = ("has 2 fields, expected 1", (original_c[499] + b";Jansens").decode(),
-                                                insz_of(original_c[499]))
-
-    pipeline = build_pipeline(root, landing)  # raises if the build stops
-    return pipeline, planted, (multi_line_start, planted_multi_line_insz), landing
+# the damaged landing and its DuckDB build: fixture `damaged_build` in conftest.py (shared with the
+# Spark end-to-end test, which builds the same landing on Spark)
 
 
 def test_each_damaged_line_is_quarantined_with_its_line_and_reason(damaged_build):

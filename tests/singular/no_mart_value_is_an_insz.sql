@@ -5,7 +5,7 @@
 {% for mart in marts %}
     {% set relation = ref(mart) %}
     {% for column in (adapter.get_columns_in_relation(relation) if execute else []) %}
-        {% if column.dtype | lower in ['varchar', 'bigint', 'hugeint', 'ubigint'] or (column.dtype | lower).startswith('enum') %}
+        {% if column.dtype | lower in ['varchar', 'string', 'bigint', 'hugeint', 'ubigint'] or (column.dtype | lower).startswith('enum') %}
             {% do checks.append((mart, column.name, relation)) %}
         {% endif %}
     {% endfor %}
@@ -17,7 +17,7 @@ select
     candidate_values.value
 from (
     -- distinct before the cast: on an ENUM or integer column that is far cheaper than the cast
-    select cast(distinct_values.raw_value as varchar) as value
+    select cast(distinct_values.raw_value as {{ dbt.type_string() }}) as value
     from (select distinct {{ column_name }} as raw_value from {{ relation }}) as distinct_values
 ) as candidate_values
 where length(candidate_values.value) = 11 and {{ is_valid_insz('candidate_values.value') }}

@@ -1,0 +1,282 @@
+{#- What the SQL of this project needs that DuckDB and Spark SQL spell differently, each
+    behind adapter.dispatch: `duckdb__` is the DuckDB form the project was written in,
+    `default__` the form Spark SQL 4.x accepts (dbt-spark, `spark` target). Everything else
+    in the models is written once, in SQL both engines accept (min_by, array_agg,
+    array_contains, range(a, b) as t (c), named windows, concat_ws, try_cast). -#}
+
+{#- `relation.* exclude (columns)`: every column of a relation but these. -#}
+{% macro star_except(columns, relation=none) -%}
+    {{ return(adapter.dispatch('star_except', 'wse_impact')(columns, relation)) }}
+{%- endmacro %}
+
+{% macro duckdb__star_except(columns, relation) -%}
+    {%- if relation -%}
+        {{ relation }}.* exclude ({% for column in columns %}{{ relation }}.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+    {%- else -%}
+        * exclude ({{ columns | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__star_except(columns, relation) -%}
+    {% if relation %}{{ relation }}.{% endif %}* except ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{#- An array literal of SQL expressions. -#}
+{% macro array_of(items) -%}
+    {{ return(adapter.dispatch('array_of', 'wse_impact')(items)) }}
+{%- endmacro %}
+
+{% macro duckdb__array_of(items) -%}
+    [{{ items | join(', ') }}]
+{%- endmacro %}
+
+{% macro default__array_of(items) -%}
+    array({{ items | join(', ') }})
+{%- endmacro %}
+
+{#- The elements of an array that are not null. -#}
+{% macro array_without_nulls(array_sql) -%}
+    {{ return(adapter.dispatch('array_without_nulls', 'wse_impact')(array_sql)) }}
+{%- endmacro %}
+
+{% macro duckdb__array_without_nulls(array_sql) -%}
+    list_filter({{ array_sql }}, reason -> reason is not null)
+{%- endmacro %}
+
+{% macro default__array_without_nulls(array_sql) -%}
+    filter({{ array_sql }}, reason -> reason is not null)
+{%- endmacro %}
+
+{#- The number of elements of an array. -#}
+{% macro array_length(array_sql) -%}
+    {{ return(adapter.dispatch('array_length', 'wse_impact')(array_sql)) }}
+{%- endmacro %}
+
+{% macro duckdb__array_length(array_sql) -%}
+    len({{ array_sql }})
+{%- endmacro %}
+
+{% macro default__array_length(array_sql) -%}
+    size({{ array_sql }})
+{%- endmacro %}
+
+{#- The elements of an array of text joined by a separator. -#}
+{% macro array_joined(array_sql, separator) -%}
+    {{ return(adapter.dispatch('array_joined', 'wse_impact')(array_sql, separator)) }}
+{%- endmacro %}
+
+{% macro duckdb__array_joined(array_sql, separator) -%}
+    array_to_string({{ array_sql }}, {{ separator }})
+{%- endmacro %}
+
+{% macro default__array_joined(array_sql, separator) -%}
+    array_join({{ array_sql }}, {{ separator }})
+{%- endmacro %}
+
+{#- Aggregate: the texts of a group joined by a separator, sorted by `order_by`. On Spark
+    the texts themselves are sorted: callers pass texts that sort as their order_by does
+    (the text itself, or texts that start with it). -#}
+{% macro sorted_string_agg(expression, separator, order_by, distinct=false) -%}
+    {{ return(adapter.dispatch('sorted_string_agg', 'wse_impact')(expression, separator, order_by, distinct)) }}
+{%- endmacro %}
+
+{% macro duckdb__sorted_string_agg(expression, separator, order_by, distinct) -%}
+    string_agg({{ 'distinct ' if distinct }}{{ expression }}, {{ separator }} order by {{ order_by }})
+{%- endmacro %}
+
+{% macro default__sorted_string_agg(expression, separator, order_by, distinct) -%}
+    array_join(array_sort({{ 'collect_set' if distinct else 'collect_list' }}({{ expression }})), {{ separator }})
+{%- endmacro %}
+
+{#- A struct value (compared and ordered field by field). fields: [(name, sql), ...]. -#}
+{% macro struct_of(fields) -%}
+    {{ return(adapter.dispatch('struct_of', 'wse_impact')(fields)) }}
+{%- endmacro %}
+
+{% macro duckdb__struct_of(fields) -%}
+    { {% for name, sql in fields %}'{{ name }}': {{ sql }}{{ ', ' if not loop.last }}{% endfor %} }
+{%- endmacro %}
+
+{% macro default__struct_of(fields) -%}
+    named_struct({% for name, sql in fields %}'{{ name }}', {{ sql }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{#- True when the whole text matches the regular expression. -#}
+{% macro regexp_matches_fully(column, pattern) -%}
+    {{ return(adapter.dispatch('regexp_matches_fully', 'wse_impact')(column, pattern)) }}
+{%- endmacro %}
+
+{% macro duckdb__regexp_matches_fully(column, pattern) -%}
+    regexp_full_match({{ column }}, '{{ pattern }}')
+{%- endmacro %}
+
+{#- Java regular expressions: `$` also matches before a final line break ('2016Q3' + a line
+    break, from a quoted field, would pass), `\z` only at the very end. -#}
+{% macro default__regexp_matches_fully(column, pattern) -%}
+    ({{ column }} rlike '^(?:{{ pattern }})\\z')
+{%- endmacro %}
+
+{#- True when a text starts with a constant prefix. -#}
+{% macro text_starts_with(column, prefix) -%}
+    {{ return(adapter.dispatch('text_starts_with', 'wse_impact')(column, prefix)) }}
+{%- endmacro %}
+
+{% macro duckdb__text_starts_with(column, prefix) -%}
+    starts_with({{ column }}, '{{ prefix }}')
+{%- endmacro %}
+
+{% macro default__text_starts_with(column, prefix) -%}
+    (substr({{ column }}, 1, {{ prefix | length }}) = '{{ prefix }}')
+{%- endmacro %}
+
+{#- Complete years from `birth_date` to `at_date` (the age on that day; someone born on
+    29 February turns a year older on 1 March in common years, as DuckDB's date_sub). -#}
+{% macro age_in_years(birth_date, at_date) -%}
+    {{ return(adapter.dispatch('age_in_years', 'wse_impact')(birth_date, at_date)) }}
+{%- endmacro %}
+
+{% macro duckdb__age_in_years(birth_date, at_date) -%}
+    date_sub('year', {{ birth_date }}, {{ at_date }})
+{%- endmacro %}
+
+{% macro default__age_in_years(birth_date, at_date) -%}
+    (
+        year({{ at_date }}) - year({{ birth_date }})
+        - case
+            when month({{ at_date }}) * 100 + day({{ at_date }}) < month({{ birth_date }}) * 100 + day({{ birth_date }})
+                then 1
+            else 0
+        end
+    )
+{%- endmacro %}
+
+{#- `as` of a CTE that the engine should inline rather than compute once. -#}
+{% macro cte_as_not_materialized() -%}
+    {{ return(adapter.dispatch('cte_as_not_materialized', 'wse_impact')()) }}
+{%- endmacro %}
+
+{% macro duckdb__cte_as_not_materialized() -%}
+    as not materialized
+{%- endmacro %}
+
+{% macro default__cte_as_not_materialized() -%}
+    as
+{%- endmacro %}
+
+{#- Hooks around a large write: DuckDB need not keep row order there (it must in staging).
+    Nothing to do on Spark, which keeps no insertion order. -#}
+{% macro unordered_writes_begin() -%}
+    {{ return(adapter.dispatch('unordered_writes_begin', 'wse_impact')()) }}
+{%- endmacro %}
+
+{% macro duckdb__unordered_writes_begin() -%}
+    set preserve_insertion_order = false
+{%- endmacro %}
+
+{% macro default__unordered_writes_begin() -%}
+{%- endmacro %}
+
+{% macro unordered_writes_end() -%}
+    {{ return(adapter.dispatch('unordered_writes_end', 'wse_impact')()) }}
+{%- endmacro %}
+
+{% macro duckdb__unordered_writes_end() -%}
+    reset preserve_insertion_order
+{%- endmacro %}
+
+{% macro default__unordered_writes_end() -%}
+{%- endmacro %}
+
+{#- UNION ALL of CTEs aligned by column name, a column a CTE lacks being null.
+    ctes: [(cte name, [its columns in order]), ...]. DuckDB aligns by name itself; elsewhere
+    the select lists are written out from the columns given. -#}
+{% macro union_ctes_by_name(ctes) -%}
+    {{ return(adapter.dispatch('union_ctes_by_name', 'wse_impact')(ctes)) }}
+{%- endmacro %}
+
+{% macro duckdb__union_ctes_by_name(ctes) -%}
+    {%- for name, columns in ctes %}
+    select * from {{ name }}
+    {% if not loop.last %}union all by name{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro default__union_ctes_by_name(ctes) -%}
+    {%- set all_columns = [] -%}
+    {%- for name, columns in ctes -%}
+        {%- for column in columns if column | lower not in all_columns -%}
+            {%- do all_columns.append(column | lower) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- for name, columns in ctes %}
+    {%- set present = columns | map('lower') | list %}
+    select
+        {% for column in all_columns -%}
+        {% if column in present %}{{ column }}{% else %}null as {{ column }}{% endif %}{{ ',' if not loop.last }}
+        {% endfor -%}
+    from {{ name }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The column names of a relation, lower case (for union_ctes_by_name). -#}
+{% macro relation_column_names(relation) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list) }}
+{%- endmacro %}
+
+{#- Call-block forms, for long item lists written out in a model:
+    `{% call array_of_items() %} a, b, c {% endcall %}` and
+    `{% call array_joined_with("'; '") %} <array> {% endcall %}`. -#}
+{% macro array_of_items() -%}
+    {{ array_of([caller()]) }}
+{%- endmacro %}
+
+{% macro array_joined_with(separator) -%}
+    {{ array_joined(caller(), separator) }}
+{%- endmacro %}
+
+{#- `relation.*` with the code columns stored as the seeds' ENUM types (DuckDB); where
+    there is no ENUM the codes stay text and the seeds' lists are enforced by tests. -#}
+{% macro star_with_enum_codes(relation, code_types) -%}
+    {{ return(adapter.dispatch('star_with_enum_codes', 'wse_impact')(relation, code_types)) }}
+{%- endmacro %}
+
+{% macro duckdb__star_with_enum_codes(relation, code_types) -%}
+    {{ relation }}.* replace (
+        {% for column, type_name in code_types.items() -%}
+        cast({{ relation }}.{{ column }} as {{ enum_type(type_name) }}) as {{ column }}{{ ',' if not loop.last }}
+        {% endfor -%}
+    )
+{%- endmacro %}
+
+{% macro default__star_with_enum_codes(relation, code_types) -%}
+    {{ relation }}.*
+{%- endmacro %}
+
+{#- Whether `union all by name` exists (DuckDB), and that keyword. -#}
+{% macro can_union_by_name() -%}
+    {{ return(adapter.dispatch('can_union_by_name', 'wse_impact')()) }}
+{%- endmacro %}
+
+{% macro duckdb__can_union_by_name() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro default__can_union_by_name() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro union_all_by_name() -%}
+    union all by name
+{%- endmacro %}
+
+{#- A 64-bit float. dbt.type_float() is a 32-bit FLOAT on DuckDB and Spark alike, and the
+    two engines round float32 arithmetic at different steps (DuckDB divides FLOAT by BIGINT
+    in float32, Spark in double): the weighted control shares then differed in the 9th
+    digit. In double both agree to the last bits but the summation order. -#}
+{% macro type_double() -%}
+    double
+{%- endmacro %}

@@ -1,0 +1,304 @@
+"""The same dbt project on Apache Spark (dbt-spark, `spark` target, `session` method).
+
+dbt-spark has no plugin mechanism, so what the dbt-duckdb plugin (dbt_plugin.py) does inside
+each DuckDB connection is done here, in the Python process that then runs dbt in-process
+(dbt-spark's session method reuses the SparkSession this module creates):
+
+1. the structural landing check (landing_check.check_graph_json, the same function the
+   DuckDB on-run-start hook calls), before anything is read;
+2. the project's functions as Spark UDFs of the session: `wse_keyed_hash` (the key is read
+   from WSE_PSEUDONYM_KEY inside the Python workers, never passed through SQL, so it is in
+   no compiled model, plan, log or the metastore), `wse_file_size`, `wse_file_sha256`,
+   `wse_check_landing`;
+3. the declared sources, registered from their engine-neutral declaration in the source
+   yml: a `plugin: wse_impact` source is read by the project's own line reader
+   (delimited.read_delimited: the same true line numbers and damaged lines as on DuckDB),
+   written once as parquet under the Spark warehouse and registered as an unmanaged table
+   `<source>.<table>`; the hive-partitioned parquet snapshots (`external_location:
+   read_parquet(...)`) are registered in place (`USING parquet`, `RECOVER PARTITIONS`, without
+   which the partitions read as empty) behind a view that adds the lineage DuckDB gives
+   (`filename` as DuckDB spells it, from `_metadata.file_path`; `file_row_number` from
+   `_metadata.row_index`).
+
+Then `dbt build --target spark` runs in this process. Warehouse and Derby metastore live
+under $WSE_WAREHOUSE_DIR/spark; one JVM at a time may open that metastore.
+
+`research_connection` gives a DuckDB connection onto what a local Spark build wrote (the
+parquet files of its tables), so validate/export and the tests read a Spark build without
+starting a JVM.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from wse_impact.landing_check import LandingCheckError, check_graph_json, landing_dir, parse_location, render_location
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+# restricted (INSZ, exact values) and research (pseudonymised, classed) schemas of the one
+# Spark catalog; see README "Spark"
+RESEARCH_SCHEMAS = ("marts", "outputs", "reference")
+RESTRICTED_SCHEMAS = ("staging", "intermediate", "wse", "dwh")
+
+
+def spark_root(warehouse_dir: str | Path | None = None) -> Path:
+    return Path(warehouse_dir or os.environ.get("WSE_WAREHOUSE_DIR", "warehouse")).resolve() / "spark"
+
+
+def session_config(warehouse_dir: str | Path | None = None) -> dict[str, str]:
+    """The settings of a local session (the `spark` target of profiles.yml names the same)."""
+    root = spark_root(warehouse_dir)
+    return {
+        "spark.master": os.environ.get("WSE_SPARK_MASTER", "local[2]"),
+        "spark.driver.memory": os.environ.get("WSE_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.warehouse.dir": str(root / "warehouse"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={root / 'metastore_db'};create=true",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={root / 'derby'}",
+        "spark.sql.shuffle.partitions": os.environ.get("WSE_SPARK_SHUFFLE_PARTITIONS", "8"),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+        # no broadcast joins planned from file sizes: the base files' parquet is compressed
+        # ~20 times (codes and classes), so a 5-million-row base file looked small enough to
+        # broadcast and the driver ran out of memory at scale 1.0; adaptive execution still
+        # broadcasts what its runtime statistics show to be small (the seeds)
+        "spark.sql.autoBroadcastJoinThreshold": "-1",
+        "spark.sql.adaptive.autoBroadcastJoinThreshold": "10MB",
+    }
+
+
+def start_session(warehouse_dir: str | Path | None = None):
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # the Python workers of the UDFs run this interpreter
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    root = spark_root(warehouse_dir)
+    (root / "derby").mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in session_config(warehouse_dir).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+# ------------------------------------------------------------------------------ functions
+
+def register_functions(spark) -> None:
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import LongType, StringType
+
+    from wse_impact.dbt_plugin import file_sha256, file_size
+    from wse_impact.pseudonym import keyed_hash_udf
+
+    spark.udf.register("wse_keyed_hash", udf(keyed_hash_udf, StringType()))
+    # these read files: never cache or fold them
+    spark.udf.register("wse_file_size", udf(file_size, LongType()).asNondeterministic())
+    spark.udf.register("wse_file_sha256", udf(file_sha256, StringType()).asNondeterministic())
+    spark.udf.register("wse_check_landing", udf(check_graph_json, StringType()).asNondeterministic())
+
+
+# -------------------------------------------------------------------------------- sources
+
+def declared_sources(manifest) -> list[dict[str, Any]]:
+    """The project's declared sources as macros/check_landing_files.sql passes them."""
+    declared = []
+    for node in manifest.sources.values():
+        if node.package_name != "wse_impact":
+            continue
+        meta = {**(node.meta or {}), **(node.config.meta or {})}
+        if not (meta.get("external_location") or meta.get("landing_file")):
+            continue
+        declared.append({
+            "source_name": node.source_name, "name": node.name, "identifier": node.identifier,
+            "schema": node.schema, "database": node.database, "tags": list(node.tags), "meta": meta,
+            "columns": [{"name": c.name, "data_type": c.data_type} for c in node.columns.values()],
+        })
+    return declared
+
+
+def check_landing(declared: list[dict[str, Any]]) -> None:
+    problems = check_graph_json(json.dumps(declared))
+    if problems:
+        raise SystemExit(problems)
+
+
+def register_sources(spark, declared: list[dict[str, Any]], warehouse_dir: str | Path | None = None) -> None:
+    for source in declared:
+        schema, table = source["source_name"], source["identifier"]
+        spark.sql(f"create database if not exists {schema}")
+        meta = source["meta"]
+        if meta.get("plugin") == "wse_impact":
+            _register_delimited(spark, source, schema, table, warehouse_dir)
+        else:
+            _register_parquet(spark, source, schema, table)
+
+
+def _register_delimited(spark, source, schema: str, table: str, warehouse_dir) -> None:
+    import pyarrow.parquet as pq
+
+    from wse_impact.delimited import file_problems, read_delimited
+
+    meta = source["meta"]
+    relative = meta["landing_file"].format(name=source["name"], identifier=source["identifier"])
+    path = landing_dir() / relative
+    if not path.is_file():
+        raise LandingCheckError([f"{relative}: file missing (source {source['name']}, expected at {path})"])
+    parsed = read_delimited(path, name=relative, delimiter=meta.get("delimiter", ","), quote=meta.get("quote", '"'))
+    problems = file_problems(parsed)
+    if problems:
+        raise LandingCheckError(problems)
+    location = spark_root(warehouse_dir) / "landing" / schema / table
+    shutil.rmtree(location, ignore_errors=True)
+    location.mkdir(parents=True)
+    pq.write_table(parsed.to_arrow(), location / "part-0.parquet")
+    spark.sql(f"drop table if exists {schema}.{table}")
+    spark.sql(f"create table {schema}.{table} using parquet location '{_sql_text(location)}'")
+
+
+def _register_parquet(spark, source, schema: str, table: str) -> None:
+    meta = source["meta"]
+    fields = {"name": source["name"], "identifier": source["identifier"], "schema": schema, "database": source["database"]}
+    location = render_location(meta["external_location"], meta.get("formatter"), fields)
+    reader, pattern, options = parse_location(location)
+    if reader != "read_parquet":
+        raise ValueError(f"source {schema}.{table}: only read_parquet external locations are registered on Spark")
+    # the folder above the first glob: Spark discovers the files and hive partitions itself
+    parts = Path(pattern).parts
+    first_glob = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    base = Path(*parts[:first_glob])
+    partitions = [part.split("=", 1)[0] for part in parts[first_glob:-1] if "=" in part]
+    files_table = f"{table}__files"
+    spark.sql(f"drop view if exists {schema}.{table}")
+    spark.sql(f"drop table if exists {schema}.{files_table}")
+    spark.sql(f"create table {schema}.{files_table} using parquet location '{_sql_text(base.resolve())}'")
+    if partitions:
+        spark.sql(f"alter table {schema}.{files_table} recover partitions")
+    # lineage as DuckDB's read_parquet(filename = true, file_row_number = true) gives it: the
+    # path as globbed (landing folder as named in WSE_LANDING_DIR) and the 0-based row number
+    uri_prefix = "file:" + str(base.resolve()) + "/"
+    as_read_prefix = str(base) + "/"
+    spark.sql(
+        f"create view {schema}.{table} as select *, "
+        f"concat('{_sql_text(as_read_prefix)}', substr(_metadata.file_path, {len(uri_prefix) + 1})) as filename, "
+        f"_metadata.row_index as file_row_number "
+        f"from {schema}.{files_table}"
+    )
+
+
+def _sql_text(value: Any) -> str:
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+# ------------------------------------------------------------------------------------ run
+
+def dbt_env_ready() -> None:
+    from wse_impact.pseudonym import pseudonym_key
+
+    pseudonym_key()  # stops with the same message as the DuckDB build when the key is missing
+    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
+
+
+def run(dbt_commands: list[list[str]], warehouse_dir: str | Path | None = None) -> int:
+    """Start the session, check and register the landing files, run each dbt command."""
+    dbt_env_ready()
+    from dbt.cli.main import dbtRunner
+
+    parsed = dbtRunner().invoke(["parse", "--target", "spark", "--quiet"])
+    if not parsed.success:
+        print(parsed.exception, file=sys.stderr)
+        return 2
+    manifest = parsed.result
+    declared = declared_sources(manifest)
+    try:
+        check_landing(declared)
+    except SystemExit as stop:
+        print(stop, file=sys.stderr)
+        return 1
+    print(f"Landing files: {len(declared)} declared sources checked, no structural problem.", flush=True)
+    spark = start_session(warehouse_dir)
+    register_functions(spark)
+    register_sources(spark, declared, warehouse_dir)
+    runner = dbtRunner(manifest=manifest)
+    for command in dbt_commands:
+        # the landing check ran above, before the files were read (it is the same check)
+        args = [*command, "--target", "spark"]
+        if command[0] in ("build", "run", "test") and "--vars" not in command:
+            args += ["--vars", "{check_landing_files: false}"]
+        result = runner.invoke(args)
+        if not result.success:
+            return 1
+    return 0
+
+
+def research_connection(warehouse_dir: str | Path | None = None, schemas: tuple[str, ...] = RESEARCH_SCHEMAS,
+                        database: str = "wse_impact"):
+    """An in-memory DuckDB connection with a view `<database>.<schema>.<table>` over each
+    table a local Spark build wrote under `schemas` (parquet files of the Spark warehouse):
+    what validate, export and the tests read of a Spark build, without a JVM."""
+    import duckdb
+
+    warehouse = spark_root(warehouse_dir) / "warehouse"
+    if not warehouse.is_dir():
+        raise FileNotFoundError(f"no Spark build under {warehouse} (make build ENGINE=spark)")
+    con = duckdb.connect()
+    con.execute(f"attach ':memory:' as {database}")
+    for schema in schemas:
+        schema_dir = warehouse / f"{schema}.db"
+        if not schema_dir.is_dir():
+            continue
+        con.execute(f"create schema if not exists {database}.{schema}")
+        for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir()):
+            if not any(table_dir.glob("*.parquet")):
+                continue
+            files = str(table_dir / "*.parquet").replace("'", "''")
+            con.execute(f"create view {database}.{schema}.{table_dir.name} as select * from read_parquet('{files}')")
+    return con
+
+
+def duckdb_view_of_build(warehouse_dir: str | Path | None, into: Path) -> Path:
+    """`restricted.duckdb` and `wse_impact.duckdb` in `into`, laid out as a DuckDB build, each
+    with a view over every table a local Spark build wrote (its parquet files): what the
+    Great Expectations suites read of a Spark build. Returns `into`."""
+    import duckdb
+
+    warehouse = spark_root(warehouse_dir) / "warehouse"
+    if not warehouse.is_dir():
+        raise FileNotFoundError(f"no Spark build under {warehouse} (make build ENGINE=spark)")
+    into.mkdir(parents=True, exist_ok=True)
+    for file_name, schemas in (("restricted.duckdb", RESTRICTED_SCHEMAS), ("wse_impact.duckdb", RESEARCH_SCHEMAS)):
+        with duckdb.connect(str(into / file_name)) as con:
+            for schema in schemas:
+                schema_dir = warehouse / f"{schema}.db"
+                if not schema_dir.is_dir():
+                    continue
+                con.execute(f"create schema if not exists {schema}")
+                for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir() and any(p.glob("*.parquet"))):
+                    files = str(table_dir / "*.parquet").replace("'", "''")
+                    con.execute(f"create view {schema}.{table_dir.name} as select * from read_parquet('{files}')")
+    return into
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`wse-impact spark-build [--docs] [dbt build arguments]`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    docs = "--docs" in argv
+    if docs:
+        argv.remove("--docs")
+    commands = [["build", *argv]]
+    if docs:
+        commands.append(["docs", "generate", "--static"])
+    return run(commands)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
