@@ -68,7 +68,7 @@ def _request(args: argparse.Namespace) -> int:
     import warnings
 
     from wse_impact.disclosure import DisclosureRules
-    from wse_impact.export import read_outputs, research_db_path
+    from wse_impact.export import engine_name, read_output_tables, read_outputs, research_db_path
     from wse_impact.researcher_query import QueryRefused, aggregate, connect_research_db
     from wse_impact.review import ReviewRefused, current_user
 
@@ -85,8 +85,18 @@ def _request(args: argparse.Namespace) -> int:
             raise ReviewRefused("name what to release: --output MODEL and/or --aggregate NAME --sql-file FILE --dimensions ...")
         db = research_db_path(args.warehouse_dir)
         outputs, specs, definition = {}, {}, {"outputs_requested": args.output or [], "aggregates": []}
+        spark_build = engine_name(args.engine) == "spark"
+        if spark_build and args.aggregate:
+            raise ReviewRefused("a researcher's aggregate runs on the DuckDB research database; on a Spark build "
+                                "request output models only")
         if args.output:
-            available = read_outputs(db)
+            if spark_build:
+                from wse_impact.spark import research_connection
+
+                with research_connection(args.warehouse_dir) as con:
+                    available = read_output_tables(con, "outputs", "wse_impact")
+            else:
+                available = read_outputs(db)
             unknown = sorted(set(args.output) - set(available))
             if unknown:
                 raise ReviewRefused(f"no output model {', '.join(unknown)} in {db} (there are: {', '.join(sorted(available))})")
@@ -239,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--dimensions", help="comma-separated columns to group by (the tool counts distinct persons)")
     req.add_argument("--round-to", type=int, default=None, metavar="BASE", help="round published counts to BASE (e.g. 5)")
     req.add_argument("--status", action="store_true", help="list your own requests and their status")
+    req.add_argument("--engine", choices=["duckdb", "spark"], default=None,
+                     help="which engine's build the output models are read from (default: $ENGINE, else duckdb)")
     req.add_argument("--warehouse-dir", **where)
     req.add_argument("--today", default=None, help=argparse.SUPPRESS)
     req.set_defaults(func=_request)

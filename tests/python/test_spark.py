@@ -93,13 +93,15 @@ def _assert_same(duck, spark, relation: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def both(duckdb_pipeline, spark_pipeline):
+def both(duckdb_pipeline, spark_pipeline, tmp_path_factory):
     duck = duckdb_pipeline.restricted()
     duck.execute(f"attach '{duckdb_pipeline.research_db}' as wse_impact (read_only)")
     spark = research_connection(spark_pipeline.warehouse_dir)
     from wse_impact.quality import Warehouse
+    from wse_impact.spark import duckdb_view_of_build
 
-    spark_all = Warehouse(spark_pipeline.warehouse_dir, engine="spark").con
+    # the Spark build's restricted and research tables, laid out as a DuckDB build
+    spark_all = Warehouse(duckdb_view_of_build(spark_pipeline.warehouse_dir, tmp_path_factory.mktemp("spark_view"))).con
     yield duck, spark, spark_all
     duck.close()
     spark.close()
@@ -167,16 +169,15 @@ def test_key_never_in_spark_sql_logs_plans_or_metastore(spark_pipeline):
 
 
 def test_export_of_either_engine_gives_the_same_files(duckdb_pipeline, spark_pipeline, tmp_path):
-    today = "2026-06-01"
+    """The disclosure gate on the outputs each engine built (read from the Spark build's
+    parquet files through DuckDB) writes byte-identical CSVs."""
+    from wse_impact.export import export_outputs
+
     folders = []
     for engine, built in (("duckdb", duckdb_pipeline), ("spark", spark_pipeline)):
-        export_dir = tmp_path / engine
-        proc = subprocess.run(
-            [str(BIN_DIR / "wse-impact"), "export", "--engine", engine, "--warehouse-dir", str(built.warehouse_dir),
-             "--export-dir", str(export_dir), "--today", today],
-            cwd=PROJECT_DIR, env=built.env, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        folders.append(export_dir / date.fromisoformat(today).isoformat())
+        result = export_outputs(built.warehouse_dir, tmp_path / engine / "exports", today=date(2026, 6, 1),
+                                restricted_dir=tmp_path / engine / "disclosure", engine=engine)
+        folders.append(result.folder)
     duck_files = sorted(p.relative_to(folders[0]) for p in folders[0].rglob("*.csv"))
     spark_files = sorted(p.relative_to(folders[1]) for p in folders[1].rglob("*.csv"))
     assert duck_files and duck_files == spark_files
@@ -194,3 +195,21 @@ def test_great_expectations_suites_pass_on_the_spark_build(spark_pipeline):
         cwd=PROJECT_DIR, env=spark_pipeline.env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " 0 failed" in proc.stdout
+
+
+def test_a_request_reads_the_output_models_of_a_spark_build(spark_pipeline, tmp_path):
+    """The release review starts the same way on a Spark build: the researcher's request
+    reads the output models from its parquet files and runs the gate."""
+    from wse_impact.review import current_user
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(spark_pipeline.warehouse_dir / "spark" / "warehouse", warehouse / "spark" / "warehouse")
+    (warehouse / "disclosure").mkdir()
+    (warehouse / "disclosure" / "roles.yml").write_text(f"researchers: [{current_user()}]\ncustodians: []\n")
+    proc = subprocess.run(
+        [str(BIN_DIR / "wse-impact"), "request", "--engine", "spark", "--output", "socio_economic_position_by_quarter",
+         "--warehouse-dir", str(warehouse), "--today", "2026-06-01"],
+        cwd=PROJECT_DIR, env=spark_pipeline.env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    staged = warehouse / "disclosure" / "requests" / "R0001" / "staged"
+    assert (staged / "socio_economic_position_by_quarter.csv").is_file()
