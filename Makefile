@@ -58,6 +58,10 @@ dbt-build: install java
 	export WSE_PSEUDONYM_KEY="$${WSE_PSEUDONYM_KEY:-$(DEMO_KEY)}"; \
 	$(BIN)/wse-impact spark-build --docs && echo "Lineage documentation: $(CURDIR)/target/static_index.html"
 
+# Great Expectations on the Spark build's tables (its views, the staging group, are not files)
+validate: install
+	$(BIN)/wse-impact validate --engine spark --suites reference,intermediate,marts
+
 docs: dbt-build
 else
 dbt-build: install

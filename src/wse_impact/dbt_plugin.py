@@ -74,22 +74,13 @@ class Plugin(BasePlugin):
     def load(self, source_config):
         import pyarrow as pa
 
-        from wse_impact.delimited import LINEAGE_COLUMNS, file_problems, read_delimited
-        from wse_impact.landing_check import LandingCheckError
+        from wse_impact.delimited import LINEAGE_COLUMNS
+        from wse_impact.landing_check import read_landing_source
 
-        meta = source_config.meta
-        relative = meta["landing_file"].format(name=source_config.name, identifier=source_config.identifier)
         if not self.read_landing_files:
             return pa.table({name: pa.array([], type=pa.int64() if name == "source_line_number" else pa.string())
                              for name in LINEAGE_COLUMNS})
-        path = landing_dir() / relative
-        if not path.is_file():
-            raise LandingCheckError([f"{relative}: file missing (source {source_config.name}, expected at {path})"])
-        parsed = read_delimited(path, name=relative, delimiter=meta.get("delimiter", ","), quote=meta.get("quote", '"'))
-        problems = file_problems(parsed)
-        if problems:
-            raise LandingCheckError(problems)
-        return parsed.to_arrow()
+        return read_landing_source(source_config.meta, source_config.name, source_config.identifier).to_arrow()
 
 
 def file_size(relative_path: str) -> int:

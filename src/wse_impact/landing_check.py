@@ -123,6 +123,21 @@ def landing_file_path(template: str, source: dict[str, Any], landing: Path | Non
     return (landing or landing_dir()) / template.format(name=source["name"], identifier=source.get("identifier") or source["name"])
 
 
+def read_landing_source(meta: dict[str, Any], name: str, identifier: str | None = None):
+    """A declared delimited source (`landing_file`, `delimiter`, `quote` in its meta) read by
+    the project's reader, as both engines load it; `LandingCheckError` when the file as a
+    whole cannot be built."""
+    relative = meta["landing_file"].format(name=name, identifier=identifier or name)
+    path = landing_dir() / relative
+    if not path.is_file():
+        raise LandingCheckError([f"{relative}: file missing (source {name}, expected at {path})"])
+    parsed = read_delimited(path, name=relative, delimiter=meta.get("delimiter", ","), quote=meta.get("quote", '"'))
+    problems = file_problems(parsed)
+    if problems:
+        raise LandingCheckError(problems)
+    return parsed
+
+
 def sources_from_yaml(project_dir: Path, landing_dir: str | None = None) -> list[DeclaredSource]:
     """Declared sources read from the project's `_*__sources.yml` files (for the CLI).
 

@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wse_impact.landing_check import LandingCheckError, check_graph_json, landing_dir, parse_location, render_location
+from wse_impact.landing_check import check_graph_json, parse_location, render_location
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # restricted (INSZ, exact values) and research (pseudonymised, classed) schemas of the one
@@ -146,17 +146,9 @@ def register_sources(spark, declared: list[dict[str, Any]], warehouse_dir: str |
 def _register_delimited(spark, source, schema: str, table: str, warehouse_dir) -> None:
     import pyarrow.parquet as pq
 
-    from wse_impact.delimited import file_problems, read_delimited
+    from wse_impact.landing_check import read_landing_source
 
-    meta = source["meta"]
-    relative = meta["landing_file"].format(name=source["name"], identifier=source["identifier"])
-    path = landing_dir() / relative
-    if not path.is_file():
-        raise LandingCheckError([f"{relative}: file missing (source {source['name']}, expected at {path})"])
-    parsed = read_delimited(path, name=relative, delimiter=meta.get("delimiter", ","), quote=meta.get("quote", '"'))
-    problems = file_problems(parsed)
-    if problems:
-        raise LandingCheckError(problems)
+    parsed = read_landing_source(source["meta"], source["name"], source["identifier"])
     location = spark_root(warehouse_dir) / "landing" / schema / table
     shutil.rmtree(location, ignore_errors=True)
     location.mkdir(parents=True)
