@@ -36,41 +36,16 @@ class AuditLog:
         self.path = Path(path)
         self.head_path = self.path.with_name(self.path.name + HEAD_SUFFIX)
 
-    def entries(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-    def append(self, event: str, user: str, **details) -> dict:
-        """Append one entry, after checking the chain it extends (a broken log is not extended)."""
-        problems = self.verify()
-        if problems:
-            raise AuditLogBroken(self.path, problems)
-        entries = self.entries()
-        entry = {
-            "seq": len(entries) + 1,
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "user": user,
-            "event": event,
-            **details,
-            "previous": entries[-1]["hash"] if entries else GENESIS,
-        }
-        entry["hash"] = _digest(entry)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str) + "\n")
-        self.head_path.write_text(json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n", encoding="utf-8")
-        return entry
-
-    def verify(self) -> list[str]:
-        """Every break of the chain, one line each; [] when the log is whole."""
-        problems = []
+    def read(self) -> tuple[list[dict], list[str]]:
+        """The entries, and every break of the chain (one line each; [] when the log is
+        whole), in one pass over the file."""
+        entries: list[dict] = []
+        problems: list[str] = []
         if not self.path.exists():
             if self.head_path.exists():
                 problems.append(f"{self.path.name}: missing, but its head file records entries")
-            return problems
+            return entries, problems
         previous = GENESIS
-        last = None
         for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
                 continue
@@ -88,13 +63,41 @@ class AuditLog:
             if entry.get("seq") != number:
                 problems.append(f"{self.path.name} line {number}: entry numbered {entry.get('seq')}")
             previous = entry.get("hash")
-            last = entry
+            entries.append(entry)
         if self.head_path.exists():
             head = json.loads(self.head_path.read_text(encoding="utf-8"))
+            last = entries[-1] if entries else None
             if last is None or (head.get("seq"), head.get("hash")) != (last.get("seq"), last.get("hash")):
                 problems.append(f"{self.path.name}: its last entry is not the one its head file records "
                                 f"(entry {head.get('seq')}): entries were removed from the end")
-        return problems
+        return entries, problems
+
+    def entries(self) -> list[dict]:
+        return self.read()[0]
+
+    def verify(self) -> list[str]:
+        """Every break of the chain, one line each; [] when the log is whole."""
+        return self.read()[1]
+
+    def append(self, event: str, user: str, **details) -> dict:
+        """Append one entry, after checking the chain it extends (a broken log is not extended)."""
+        entries, problems = self.read()
+        if problems:
+            raise AuditLogBroken(self.path, problems)
+        entry = {
+            "seq": len(entries) + 1,
+            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "user": user,
+            "event": event,
+            **details,
+            "previous": entries[-1]["hash"] if entries else GENESIS,
+        }
+        entry["hash"] = _digest(entry)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        self.head_path.write_text(json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n", encoding="utf-8")
+        return entry
 
 
 class AuditLogBroken(RuntimeError):

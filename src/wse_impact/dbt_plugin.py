@@ -23,12 +23,12 @@ delimited landing files.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+from wse_impact.checksums import sha256_of
 from wse_impact.landing_check import check_graph_json, landing_dir
 from wse_impact.pseudonym import keyed_hash_udf
 
@@ -88,8 +88,4 @@ def file_size(relative_path: str) -> int:
 
 
 def file_sha256(relative_path: str) -> str:
-    digest = hashlib.sha256()
-    with open(landing_dir() / relative_path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of(landing_dir() / relative_path)

@@ -34,6 +34,7 @@ from pathlib import Path
 MAX_DAMAGED_LINE_SHARE = 0.10
 # how many damaged lines are named per file in a structural problem
 MAX_LINES_NAMED = 5
+# how a delimiter is named in messages (and the ones a wrong delimiter is guessed among)
 DELIMITER_NAMES = {",": "','", "\t": "tab", "|": "'|'", ";": "';'"}
 
 LINEAGE_COLUMNS = ("source_file", "source_line_number", "line_problem", "raw_line")
@@ -44,7 +45,6 @@ class DamagedLine:
     line_number: int
     reason: str
     raw_text: str  # the line as read (undecodable bytes as \\x.. escapes)
-    n_fields: int | None = None  # for a line with a wrong number of fields
 
 
 @dataclass
@@ -58,9 +58,13 @@ class DelimitedFile:
     line_numbers: list[int] = field(default_factory=list)
     line_problems: list[str | None] = field(default_factory=list)
     raw_lines: list[str | None] = field(default_factory=list)
-    damaged: list[DamagedLine] = field(default_factory=list)
     unreadable: str | None = None  # the file as a whole cannot be read (empty, header not UTF-8, ...)
     delimiter: str = ";"
+
+    @property
+    def damaged(self) -> list[DamagedLine]:
+        return [DamagedLine(number, problem, raw)
+                for number, problem, raw in zip(self.line_numbers, self.line_problems, self.raw_lines) if problem]
 
     @property
     def n_lines_read(self) -> int:
@@ -121,8 +125,7 @@ def read_delimited(path: Path, name: str | None = None, delimiter: str = ";", qu
             for column, value in zip(result.columns, fields):
                 column.append(value)
 
-    def damage(line_number: int, reason: str, text: str, n_fields: int | None = None) -> None:
-        result.damaged.append(DamagedLine(line_number, reason, text, n_fields))
+    def damage(line_number: int, reason: str, text: str) -> None:
         result.line_numbers.append(line_number)
         result.line_problems.append(reason)
         result.raw_lines.append(text)
@@ -147,7 +150,7 @@ def read_delimited(path: Path, name: str | None = None, delimiter: str = ";", qu
             if len(fields) == width:
                 accept(line_number, [f if f != "" else None for f in fields])
             else:
-                damage(line_number, _width_reason(len(fields), width), text, len(fields))
+                damage(line_number, _width_reason(len(fields), width), text)
             i += 1
             continue
         fields, last, problem = _quoted_record(lines, i, text, delimiter, quote)
@@ -161,7 +164,7 @@ def read_delimited(path: Path, name: str | None = None, delimiter: str = ";", qu
             accept(line_number, fields)
             i = last + 1
         else:
-            damage(line_number, problem, text, len(fields) if problem.startswith("has ") else None)
+            damage(line_number, problem, text)
             i += 1  # one damaged line costs one line: resume on the next
     return result
 
@@ -185,7 +188,7 @@ def file_problems(parsed: DelimitedFile, max_damaged_share: float = MAX_DAMAGED_
     named = ", ".join(f"line {d.line_number} {d.reason}" for d in damaged[:MAX_LINES_NAMED])
     more = f" ... and {len(damaged) - MAX_LINES_NAMED} more" if len(damaged) > MAX_LINES_NAMED else ""
     guess = ""
-    if all(d.n_fields == 1 for d in damaged):
+    if all(d.reason == _width_reason(1, len(parsed.header)) for d in damaged):
         guess = f" (wrong delimiter in the data lines? expected {DELIMITER_NAMES.get(parsed.delimiter, repr(parsed.delimiter))})"
     return [f"{name}: {share}: {named}{more}{guess}"]
 

@@ -23,7 +23,6 @@ written and refuses, naming the cells, when it fails; only then writes:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -36,6 +35,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from wse_impact.checksums import sha256_of
 from wse_impact.disclosure import (
     COUNT,
     CONTRIBUTOR_PREFIX,
@@ -348,9 +348,14 @@ def differencing_problems(now: dict, log: list[dict], threshold: int) -> list[st
     return problems
 
 
+def read_release_log(restricted_dir: str | Path) -> list[dict]:
+    """Every entry of the release log (restricted side): releases and purges, oldest first."""
+    return _read_log(Path(restricted_dir) / RELEASE_LOG)
+
+
 def release_log_entries(restricted_dir: str | Path) -> list[dict]:
-    """The releases recorded in the release log (restricted side), oldest first."""
-    return [e for e in _read_log(Path(restricted_dir) / RELEASE_LOG) if e.get("event") == "export"]
+    """The releases recorded in the release log, oldest first."""
+    return [e for e in read_release_log(restricted_dir) if e.get("event") == "export"]
 
 
 # --- retention -----------------------------------------------------------------------------
@@ -365,14 +370,6 @@ def retention_status(today: date, retain_until: date) -> tuple[str, str | None]:
 
 
 # --- export --------------------------------------------------------------------------------
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _spec_dict(spec: OutputSpec) -> dict:
     return {k: v for k, v in asdict(spec).items() if k != "name"}
@@ -554,7 +551,7 @@ def check_release(
         report["status"] = "passed" if any(o["status"] == "passed" for o in report["outputs"].values()) else "withheld"
         (partial / REPORT).write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
         files.append(REPORT)
-        sums = "".join(f"{_sha256(partial / f)}  {f}\n" for f in sorted(files))
+        sums = "".join(f"{sha256_of(partial / f)}  {f}\n" for f in sorted(files))
         (partial / CHECKSUMS).write_text(sums)
         files.append(CHECKSUMS)
         partial.rename(into)
@@ -597,11 +594,11 @@ def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export
     restricted.mkdir(parents=True, exist_ok=True)
     custodian_path = restricted / CUSTODIAN_REPORTS / f"{today.isoformat()}.json"
     custodian_path.parent.mkdir(parents=True, exist_ok=True)
-    custodian = {**custodian, "released_on": today.isoformat(), "released_report_sha256": _sha256(folder / REPORT)}
+    custodian = {**custodian, "released_on": today.isoformat(), "released_report_sha256": sha256_of(folder / REPORT)}
     custodian_path.write_text(json.dumps(custodian, indent=2, ensure_ascii=False, default=str) + "\n")
     with log_path.open("a") as f:
         f.write(json.dumps({**log_entry, "export_date": today.isoformat(), "folder": folder.name,
-                            "report_sha256": _sha256(folder / REPORT)}) + "\n")
+                            "report_sha256": sha256_of(folder / REPORT)}) + "\n")
     return folder
 
 

@@ -24,12 +24,11 @@ from pathlib import Path
 from string import Template
 from typing import Any, Iterable
 
-from wse_impact.delimited import LINEAGE_COLUMNS, file_problems, read_delimited
+from wse_impact.delimited import DELIMITER_NAMES, LINEAGE_COLUMNS, file_problems, read_delimited
 
 # where the synthetic demo's landing files go when WSE_LANDING_DIR is not set; a delivery is
 # always named by WSE_LANDING_DIR (README, "Deliveries and the synthetic demo")
 DEFAULT_LANDING_DIR = "data/synthetic"
-OTHER_DELIMITERS = {",": "','", "\t": "tab", "|": "'|'", ";": "';'"}
 
 
 class LandingCheckError(RuntimeError):
@@ -118,16 +117,21 @@ def landing_dir() -> Path:
     return Path(os.environ.get("WSE_LANDING_DIR") or DEFAULT_LANDING_DIR)
 
 
+def landing_file(template: str, name: str, identifier: str | None = None) -> str:
+    """A source's `landing_file` (e.g. 'measures/{name}.csv'), relative to the landing folder."""
+    return template.format(name=name, identifier=identifier or name)
+
+
 def landing_file_path(template: str, source: dict[str, Any], landing: Path | None = None) -> Path:
-    """A source's `landing_file` (e.g. 'measures/{name}.csv') inside the landing folder."""
-    return (landing or landing_dir()) / template.format(name=source["name"], identifier=source.get("identifier") or source["name"])
+    """A source's `landing_file` inside the landing folder."""
+    return (landing or landing_dir()) / landing_file(template, source["name"], source.get("identifier"))
 
 
 def read_landing_source(meta: dict[str, Any], name: str, identifier: str | None = None):
     """A declared delimited source (`landing_file`, `delimiter`, `quote` in its meta) read by
     the project's reader, as both engines load it; `LandingCheckError` when the file as a
     whole cannot be built."""
-    relative = meta["landing_file"].format(name=name, identifier=identifier or name)
+    relative = landing_file(meta["landing_file"], name, identifier)
     path = landing_dir() / relative
     if not path.is_file():
         raise LandingCheckError([f"{relative}: file missing (source {name}, expected at {path})"])
@@ -141,8 +145,9 @@ def read_landing_source(meta: dict[str, Any], name: str, identifier: str | None 
 def sources_from_yaml(project_dir: Path, landing_dir: str | None = None) -> list[DeclaredSource]:
     """Declared sources read from the project's `_*__sources.yml` files (for the CLI).
 
-    The yml holds `{{ env_var('WSE_LANDING_DIR', 'data/landing') }}`: it is rendered here with
-    `landing_dir` (or the environment variable, or the default), the only Jinja these files use.
+    The yml holds `{{ env_var('WSE_LANDING_DIR', ...) }}` (in the snapshots' external_location)
+    and `landing_file` paths relative to the landing folder: both are resolved with `landing_dir`
+    (or the environment variable, or the synthetic demo's folder).
     """
     import yaml
 
@@ -248,7 +253,7 @@ def check_csv_file(path: Path, expected_columns: list[str], delimiter: str = ";"
     if len(header) == 1 and len(expected_columns) > 1:
         guess = _guess_delimiter(header[0], delimiter)
         hint = f", the header seems to use {guess}" if guess else ""
-        return [f"{name}: one column found: wrong delimiter? expected {OTHER_DELIMITERS.get(delimiter, repr(delimiter))}{hint} "
+        return [f"{name}: one column found: wrong delimiter? expected {DELIMITER_NAMES.get(delimiter, repr(delimiter))}{hint} "
                 f"(header: {header[0][:80]!r})"]
     duplicated = sorted({h for h in found_lower if found_lower.count(h) > 1})
     if duplicated:
@@ -265,9 +270,9 @@ def check_csv_file(path: Path, expected_columns: list[str], delimiter: str = ";"
 
 
 def _guess_delimiter(line: str, expected: str) -> str | None:
-    counts = {d: line.count(d) for d in OTHER_DELIMITERS if d != expected}
+    counts = {d: line.count(d) for d in DELIMITER_NAMES if d != expected}
     best = max(counts, key=counts.get)
-    return OTHER_DELIMITERS[best] if counts[best] > 0 else None
+    return DELIMITER_NAMES[best] if counts[best] > 0 else None
 
 
 def _quoted(names: Iterable[str]) -> str:

@@ -36,6 +36,8 @@ from pathlib import Path
 import yaml
 
 from wse_impact.audit_log import AuditLog
+from wse_impact.checksums import sha256_of
+from wse_impact.export import CHECKSUMS, REPORT
 
 ROLES_FILE = "roles.yml"
 AUDIT_LOG = "audit_log.jsonl"
@@ -105,17 +107,15 @@ class Review:
     def entries(self) -> list[dict]:
         """The audit log's entries, only from a whole log: no status is read from a log that
         was edited, and nothing is decided or released until a custodian restores it."""
-        problems = self.log.verify()
+        entries, problems = self.log.read()
         if problems:
             raise ReviewRefused(f"the audit log {self.log.path} is broken; nothing is decided or released until it "
                                 "is restored:\n" + "\n".join(f"  - {p}" for p in problems))
-        return self.log.entries()
+        return entries
 
-    def events(self, request_id: str) -> list[dict]:
-        return [e for e in self.entries() if e.get("request") == request_id]
-
-    def status(self, request_id: str) -> dict:
-        events = self.events(request_id)
+    def status(self, request_id: str, entries: list[dict] | None = None) -> dict:
+        """A request's state, from the audit log's entries (read now unless given)."""
+        events = [e for e in (self.entries() if entries is None else entries) if e.get("request") == request_id]
         created = next((e for e in events if e["event"] == "request"), None)
         if created is None:
             refused = next((e for e in events if e["event"] == "request refused"), None)
@@ -143,7 +143,7 @@ class Review:
             raise ReviewRefused(f"request {request_id}: its outputs changed since the request: " + "; ".join(problems))
         digest = hashlib.sha256()
         digest.update((folder / REQUEST_FILE).read_bytes())
-        digest.update((staged / "SHA256SUMS").read_bytes())
+        digest.update((staged / CHECKSUMS).read_bytes())
         return digest.hexdigest()
 
     # --- 1. request
@@ -190,13 +190,14 @@ class Review:
     def requests_of(self, user: str) -> list[dict]:
         """A researcher's own requests (never another's), with status and what was suppressed."""
         self.require(user, "researchers")
-        mine = sorted({e["request"] for e in self.entries()
+        entries = self.entries()
+        mine = sorted({e["request"] for e in entries
                        if e.get("user") == user and e["event"] in ("request", "request refused")})
         out = []
         for request_id in mine:
-            status = self.status(request_id)
+            status = self.status(request_id, entries)
             entry = {"request": request_id, "status": status["status"], "approvals": len(status["approvals"])}
-            report_path = self.restricted / REQUESTS / request_id / STAGED / "checking_report.json"
+            report_path = self.restricted / REQUESTS / request_id / STAGED / REPORT
             if report_path.is_file():
                 report = json.loads(report_path.read_text())
                 entry["suppressed"] = {name: f"{o['cells_suppressed']} of {o['cells']} cells"
@@ -208,9 +209,11 @@ class Review:
 
     def pending_requests(self, user: str) -> list[dict]:
         self.require(user, "custodians")
-        ids = sorted({e["request"] for e in self.entries() if e["event"] == "request"})
-        return [{"request": i, **{k: v for k, v in self.status(i).items() if k != "events"}}
-                for i in ids if self.status(i)["status"] in ("pending", "approved")]
+        entries = self.entries()
+        ids = sorted({e["request"] for e in entries if e["event"] == "request"})
+        statuses = {i: self.status(i, entries) for i in ids}
+        return [{"request": i, **{k: v for k, v in status.items() if k != "events"}}
+                for i, status in statuses.items() if status["status"] in ("pending", "approved")]
 
     def describe_request(self, user: str, request_id: str) -> dict:
         """What a custodian reads before deciding: the request, its outputs, the full
@@ -284,28 +287,24 @@ class Review:
         except ExportRefused as refused:
             raise ReviewRefused(f"request {request_id} cannot be released: {refused}"
                                 + "".join(f"\n  - {p}" for p in getattr(refused, "problems", []))) from refused
-        files = {p.name: _sha256(p) for p in sorted(released.iterdir())}
+        files = {p.name: sha256_of(p) for p in sorted(released.iterdir())}
         self.log.append("release", user, request=request_id, folder=released.name, files=files,
                         content_sha256=content, approvals=status["approvals"])
         return released
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _checksum_problems(folder: Path) -> list[str]:
     """Files of a staged release that differ from its SHA256SUMS, are missing, or were added."""
-    sums_path = folder / "SHA256SUMS"
+    sums_path = folder / CHECKSUMS
     if not sums_path.is_file():
-        return ["SHA256SUMS missing"]
+        return [f"{CHECKSUMS} missing"]
     listed = {}
     for line in sums_path.read_text().splitlines():
         digest, name = line.split("  ", 1)
         listed[name] = digest
     problems = [f"{name} changed" for name, digest in listed.items()
-                if not (folder / name).is_file() or _sha256(folder / name) != digest]
-    extra = sorted(p.name for p in folder.iterdir() if p.name not in listed and p.name != "SHA256SUMS")
+                if not (folder / name).is_file() or sha256_of(folder / name) != digest]
+    extra = sorted(p.name for p in folder.iterdir() if p.name not in listed and p.name != CHECKSUMS)
     problems += [f"{name} added" for name in extra]
     return problems
 
@@ -315,7 +314,9 @@ def audit_problems(review: Review, export_dir: str | Path | None = None) -> list
     the log recorded when they were released (a purged release is gone, not changed)."""
     problems = review.log.verify()
     export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
-    purged = {e.get("folder") for e in _release_log(review.restricted) if e.get("event") == "purge"}
+    from wse_impact.export import read_release_log
+
+    purged = {e.get("folder") for e in read_release_log(review.restricted) if e.get("event") == "purge"}
     for entry in review.log.entries():
         if entry.get("event") != "release":
             continue
@@ -324,16 +325,10 @@ def audit_problems(review: Review, export_dir: str | Path | None = None) -> list
             if entry["folder"] not in purged:
                 problems.append(f"release of {entry['request']} ({entry['folder']}): the folder is missing, not purged")
             continue
-        now = {p.name: _sha256(p) for p in sorted(folder.iterdir())}
+        now = {p.name: sha256_of(p) for p in sorted(folder.iterdir())}
         for name in sorted(set(now) | set(entry["files"])):
             if now.get(name) != entry["files"].get(name):
                 problems.append(f"release of {entry['request']} ({entry['folder']}): {name} "
                                 + ("added" if name not in entry["files"] else "missing" if name not in now else "changed"))
     return problems
 
-
-def _release_log(restricted: Path) -> list[dict]:
-    from wse_impact.export import RELEASE_LOG
-
-    path = restricted / RELEASE_LOG
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []

@@ -15,7 +15,6 @@ persons, ~9 million person-quarters.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from wse_impact.checksums import sha256_of
 
 GENERATOR_VERSION = "2"  # 2: the manifest records each file's size and SHA-256
 MANIFEST = "_generated.json"
@@ -56,14 +57,6 @@ def _is_current(out: Path, scale: float, seed: int) -> bool:
                for name, entry in manifest.get("checksums", {}).items())
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _listed_path(out: Path, name: str) -> Path | None:
     """A file the manifest lists, if it lies inside OUT (a manifest naming '../x' lists nothing)."""
     candidate = Path(name)
@@ -79,6 +72,10 @@ def _refuse(out: Path, why: str) -> None:
         f"removes only the files that manifest lists, unchanged. To build a delivery as it is, run "
         f"`make build WSE_LANDING_DIR={out}`; to generate synthetic data, choose a new or empty folder (--out)."
     )
+
+
+def _first_few(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def planned_files(ref) -> list[str]:
@@ -107,8 +104,7 @@ def _clear_previous_generation(out: Path, planned: list[str]) -> None:
     if manifest is None:
         if MANIFEST in entries:
             _refuse(out, f"its {MANIFEST} cannot be read")
-        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
-        _refuse(out, f"it is not empty ({shown}) and holds no generator manifest: it looks like a delivery")
+        _refuse(out, f"it is not empty ({_first_few(entries)}) and holds no generator manifest: it looks like a delivery")
     checksums = manifest.get("checksums")
     if not isinstance(checksums, dict):
         _refuse(out, f"its {MANIFEST} is from generator version {manifest.get('generator_version')!r} and records "
@@ -123,12 +119,12 @@ def _clear_previous_generation(out: Path, planned: list[str]) -> None:
         elif path.exists() and (path.stat().st_size != entry.get("bytes") or sha256_of(path) != entry.get("sha256")):
             changed.append(name)
     if changed:
-        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-        _refuse(out, f"{len(changed)} file(s) its {MANIFEST} lists changed since they were generated ({shown})")
+        _refuse(out, f"{len(changed)} file(s) its {MANIFEST} lists changed since they were generated "
+                     f"({_first_few(changed)})")
     clashes = [name for name in planned if name not in checksums and ((out / name).exists() or (out / name).is_symlink())]
     if clashes:
-        shown = ", ".join(clashes[:5]) + (f" and {len(clashes) - 5} more" if len(clashes) > 5 else "")
-        _refuse(out, f"it already holds files the generator would write, not listed in its manifest ({shown})")
+        _refuse(out, f"it already holds files the generator would write, not listed in its manifest "
+                     f"({_first_few(clashes)})")
     folders = set()
     for name in checksums:
         path = _listed_path(out, name)
