@@ -134,16 +134,17 @@ class Review:
                 "events": events}
 
     def content_sha256(self, request_id: str) -> str:
-        """One hash over the request and every file that would leave (SHA256SUMS lists them
-        all): any change after the request, or after an approval, changes it."""
+        """One hash over the request, every file that would leave (SHA256SUMS lists them
+        all), the custodian's report and the true counts the release is checked again with:
+        any change after the request, or after an approval, changes it."""
         folder = self.folder(request_id)
         staged = folder / STAGED
         problems = _checksum_problems(staged)
         if problems:
             raise ReviewRefused(f"request {request_id}: its outputs changed since the request: " + "; ".join(problems))
         digest = hashlib.sha256()
-        digest.update((folder / REQUEST_FILE).read_bytes())
-        digest.update((staged / CHECKSUMS).read_bytes())
+        for path in (folder / REQUEST_FILE, staged / CHECKSUMS, folder / CUSTODIAN_FILE, folder / TRUE_COUNTS_FILE):
+            digest.update(path.read_bytes())
         return digest.hexdigest()
 
     # --- 1. request

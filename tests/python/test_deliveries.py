@@ -157,6 +157,18 @@ def test_generator_refuses_a_manifest_pointing_outside(generated, tmp_path):
     assert outside.read_text() == "do not delete\n" and file_states(generated) == before
 
 
+def test_generator_refuses_a_listed_file_replaced_by_a_link(generated, tmp_path):
+    """A listed file swapped for a symbolic link to a file elsewhere: neither is removed."""
+    precious = tmp_path / "precious.csv"
+    precious.write_text("a delivery's extract\n")
+    vop = generated / "measures" / "vop.csv"
+    vop.unlink()
+    vop.symlink_to(precious)
+    with pytest.raises(LandingFolderRefused, match="changed since they were generated.*measures/vop.csv"):
+        generate_landing(out=generated, scale=0.005, seed=2, progress=False)
+    assert vop.is_symlink() and precious.read_text() == "a delivery's extract\n"
+
+
 def test_generator_replaces_only_its_own_files(generated):
     mine = generated / "measures" / "notes_of_the_data_manager.txt"
     mine.write_text("kept\n")

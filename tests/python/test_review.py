@@ -126,7 +126,8 @@ def test_a_rejected_request_is_never_released(review, tmp_path):
     assert not (tmp_path / "exports").exists()
 
 
-@pytest.mark.parametrize("change", ["edit a released csv", "add a file", "edit the request"])
+@pytest.mark.parametrize("change", ["edit a released csv", "add a file", "edit the request",
+                                    "lower the true counts the release is checked with"])
 def test_outputs_changed_after_approval_are_not_released(review, tmp_path, change):
     request_id = review.create_request(RESEARCHER, {"beneficiaries_by_profile": standard_outputs()["beneficiaries_by_profile"]},
                                        today=TODAY)
@@ -140,9 +141,15 @@ def test_outputs_changed_after_approval_are_not_released(review, tmp_path, chang
         assert csv.read_text() != before
     elif change == "add a file":
         (folder / "staged" / "extra.csv").write_text("person_id\n1\n")
-    else:
+    elif change == "edit the request":
         request = json.loads((folder / "request.json").read_text())
         (folder / "request.json").write_text(json.dumps({**request, "outputs": ["something else"]}))
+    else:  # so that differencing at release would compare with other numbers
+        entry = json.loads((folder / "release_log_entry.json").read_text())
+        for cells in entry["cells"].values():
+            for values in cells.values():
+                values[0] = 1000.0
+        (folder / "release_log_entry.json").write_text(json.dumps(entry))
     with pytest.raises(ReviewRefused, match="changed"):
         review.release_request("carol", request_id, export_dir=tmp_path / "exports", today=TODAY)
     assert not (tmp_path / "exports").exists()
