@@ -89,10 +89,14 @@ PUBLISHED_SIGNIFICANT_DIGITS = 6
 
 
 class ExportRefused(Exception):
-    """The export was refused; nothing was written. `problems` says why, one line each."""
+    """The export was refused; nothing was written. `problems` says why, one line each.
+    `names_counts`: the problems name cells with true counts or bounds (differencing, the
+    audit), so they are for the custodian, not for a researcher."""
 
-    def __init__(self, message: str, problems: list[str] | None = None):
+    def __init__(self, message: str, problems: list[str] | None = None, names_counts: bool = False):
+        self.headline = message
         self.problems = list(problems or [])
+        self.names_counts = names_counts
         super().__init__(message + "".join(f"\n  - {p}" for p in self.problems))
 
 
@@ -465,13 +469,14 @@ def check_release(
     cells, attributes = _log_cells(release, tables, attributes_now)
     problems = differencing_problems({"cells": cells, "attributes": attributes}, log, rules.min_persons)
     if problems:
-        raise ExportRefused("export refused: differencing with an earlier release would reveal small groups", problems)
+        raise ExportRefused("export refused: differencing with an earlier release would reveal small groups", problems,
+                            names_counts=True)
 
     # the gate: the audit on exactly what would be written
     audit = audit_release(release, tables)
     if not audit.passed:
         raise ExportRefused("export refused: the protection audit finds suppressed cells an attacker could narrow "
-                            "from the released files", audit.problems)
+                            "from the released files", audit.problems, names_counts=True)
 
     checked_against = [e["export_date"] for e in log if e.get("event") == "export"]
     report = {
@@ -579,7 +584,7 @@ def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export
     problems = differencing_problems(log_entry, _read_log(log_path), int(log_entry.get("threshold", DEFAULT_RULES.min_persons)))
     if problems:
         raise ExportRefused("release refused: differencing with a release made since the check would reveal "
-                            "small groups", problems)
+                            "small groups", problems, names_counts=True)
     folder = export_dir / today.isoformat()
     if folder.exists():
         raise ExportRefused(f"release refused: {folder} already exists (a release is never overwritten)")

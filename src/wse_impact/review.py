@@ -170,10 +170,10 @@ class Review:
                                      restricted_dir=self.restricted, source=f"request {request_id}", **kwargs)
         except ExportRefused as refused:
             shutil.rmtree(folder)
-            self.log.append("request refused", user, request=request_id, reason=str(refused),
-                            problems=getattr(refused, "problems", []))
-            raise ReviewRefused(f"request {request_id} refused by the disclosure gate: {refused}"
-                                + "".join(f"\n  - {p}" for p in getattr(refused, "problems", []))) from refused
+            self.log.append("request refused", user, request=request_id, reason=refused.headline,
+                            problems=refused.problems)
+            raise ReviewRefused(f"request {request_id} refused by the disclosure gate: "
+                                f"{_reasons_for(refused, user, self.roles())}") from refused
         record = {"id": request_id, "requester": user, "outputs": sorted(outputs), **(definition or {})}
         (folder / REQUEST_FILE).write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
         (folder / CUSTODIAN_FILE).write_text(json.dumps(prepared.custodian, indent=2, default=str) + "\n")
@@ -286,12 +286,24 @@ class Review:
                 log_entry=json.loads((folder / TRUE_COUNTS_FILE).read_text()),
                 export_dir=export_dir, restricted_dir=self.restricted, today=today)
         except ExportRefused as refused:
-            raise ReviewRefused(f"request {request_id} cannot be released: {refused}"
-                                + "".join(f"\n  - {p}" for p in getattr(refused, "problems", []))) from refused
+            self.log.append("release refused", user, request=request_id, reason=refused.headline,
+                            problems=refused.problems)
+            raise ReviewRefused(f"request {request_id} cannot be released: "
+                                f"{_reasons_for(refused, user, roles)}") from refused
         files = {p.name: sha256_of(p) for p in sorted(released.iterdir())}
         self.log.append("release", user, request=request_id, folder=released.name, files=files,
                         content_sha256=content, approvals=status["approvals"])
         return released
+
+
+def _reasons_for(refused, user: str, roles: dict[str, set[str]]) -> str:
+    """Why the gate refused, as the user may read it: reasons naming cells with their true
+    counts or bounds go to custodians only (a researcher learns from them what the
+    suppression hides); everyone else reads the headline, the reasons stay in the audit log."""
+    if refused.names_counts and user not in roles["custodians"]:
+        return (f"{refused.headline} ({len(refused.problems)} reason(s) naming cells and true counts: "
+                "recorded in the audit log for the custodians)")
+    return str(refused)
 
 
 def _checksum_problems(folder: Path) -> list[str]:

@@ -167,9 +167,29 @@ def test_a_request_that_differs_from_a_release_made_since_by_one_person_is_refus
         review.decide("carol", request_id, approve=True, comment="fine")
         review.decide("dave", request_id, approve=True, comment="fine")
     review.release_request("carol", first, export_dir=tmp_path / "exports", today=TODAY)
-    with pytest.raises(ReviewRefused, match=r"differs from the release of 2026-06-01 by 1 persons.*\n.*vop"):
+    with pytest.raises(ReviewRefused, match=r'cell \["vop".*differs from the release of 2026-06-01 by 1 persons'):
         review.release_request("carol", second, export_dir=tmp_path / "exports", today=date(2026, 6, 2))
     assert not (tmp_path / "exports" / "2026-06-02").exists()
+
+
+def test_a_refusal_tells_the_researcher_no_true_count(review, tmp_path):
+    """Differencing and audit refusals name cells with true counts and bounds: a researcher
+    asking again with one person more learns from them what the suppression hides. The
+    researcher reads the headline; the reasons go to the audit log, for the custodians."""
+    first = review.create_request(RESEARCHER, {"beneficiaries_by_profile": standard_outputs(vop_total=60)["beneficiaries_by_profile"]},
+                                  today=TODAY)
+    review.decide("carol", first, approve=True, comment="fine")
+    review.decide("dave", first, approve=True, comment="fine")
+    review.release_request("carol", first, export_dir=tmp_path / "exports", today=TODAY)
+    with pytest.raises(ReviewRefused) as refused:
+        review.create_request(OTHER_RESEARCHER,
+                              {"beneficiaries_by_profile": standard_outputs(vop_total=61)["beneficiaries_by_profile"]},
+                              today=date(2026, 6, 2))
+    message = str(refused.value)
+    assert "differencing with an earlier release" in message and "recorded in the audit log" in message
+    assert "persons" not in message and "vop" not in message, message
+    (entry,) = [e for e in review.log.entries() if e["event"] == "request refused"]
+    assert entry["user"] == OTHER_RESEARCHER and any("by 1 persons" in p for p in entry["problems"])
 
 
 def test_the_researcher_sees_only_their_own_requests(review):
