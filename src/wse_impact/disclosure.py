@@ -256,7 +256,6 @@ class CheckedOutput:
     notes: list[dict] = field(default_factory=list)
     n_cells: int = 0
     n_suppressed: int = 0
-    n_primary_counts: int = 0
     n_suppressed_counts: int = 0
 
     @property
@@ -548,11 +547,23 @@ class Release:
     true_counts: dict[str, list[float]]
     known: dict[int, float]
     selection: protection.Selection
-    audit: protection.AuditResult | None = None
     suppressed_before: dict[str, int] = field(default_factory=dict)  # counts below the threshold
+    _audit: protection.AuditResult | None = field(default=None, repr=False)
 
     def class_of(self, name: str, row: int) -> int:
         return int(self.cell_class[self.offsets[name] + row])
+
+    @property
+    def audit(self) -> protection.AuditResult:
+        """The audit of the checked tables, run once when first asked for (the export runs
+        it on exactly the tables it writes and records that one here)."""
+        if self._audit is None:
+            self._audit = audit_release(self, {name: checked.table for name, checked in self.outputs.items()})
+        return self._audit
+
+    @audit.setter
+    def audit(self, result: protection.AuditResult) -> None:
+        self._audit = result
 
 
 def protect(
@@ -614,7 +625,6 @@ def protect(
         known=known, selection=selection,
         suppressed_before={name: int((state.count.fillna(0) < t).sum()) for name, state in states.items()},
     )
-    release.audit = audit_release(release, {name: c.table for name, c in checked.items()})
     return release
 
 
@@ -650,7 +660,6 @@ def _published(state: _State, rules: DisclosureRules) -> CheckedOutput:
     n_cells = len(table) * len(spec.checked_columns)
     n_suppressed = int(sum(m.sum() for m in state.mask.values()))
     return CheckedOutput(spec, table, state.log, state.notes, n_cells, n_suppressed,
-                         n_primary_counts=int(sum(1 for s in state.log if s.column == spec.count and s.rule == "min_persons")),
                          n_suppressed_counts=int(state.mask[spec.count].sum()))
 
 

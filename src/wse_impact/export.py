@@ -230,12 +230,6 @@ def restricted_dir_of(warehouse_dir: str | Path | None = None) -> Path:
     return warehouse_dir / RESTRICTED_SUBDIR
 
 
-def _read_log(log_path: Path) -> list[dict]:
-    if not log_path.exists():
-        return []
-    return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-
-
 def _true_counts(outputs: dict[str, pd.DataFrame], specs: dict[str, OutputSpec]) -> dict[str, dict[str, float]]:
     counts = {}
     for name, table in outputs.items():
@@ -269,8 +263,6 @@ def _earlier_known(true_now: dict[str, dict[str, float]], log: list[dict]) -> di
     """Counts an earlier release published whose true value is unchanged: the attacker has them."""
     known: dict[str, dict[str, float]] = {}
     for entry in log:
-        if entry.get("event") != "export":
-            continue
         for name, cells in entry.get("cells", {}).items():
             now = true_now.get(name, {})
             for key, (true_before, published_before) in cells.items():
@@ -311,8 +303,6 @@ def differencing_problems(now: dict, log: list[dict], threshold: int) -> list[st
     t = threshold
     problems = []
     for entry in log:
-        if entry.get("event") != "export":
-            continue
         for name, cells in entry.get("cells", {}).items():
             cells_now = now.get("cells", {}).get(name)
             if cells_now is None:
@@ -354,7 +344,10 @@ def differencing_problems(now: dict, log: list[dict], threshold: int) -> list[st
 
 def read_release_log(restricted_dir: str | Path) -> list[dict]:
     """Every entry of the release log (restricted side): releases and purges, oldest first."""
-    return _read_log(Path(restricted_dir) / RELEASE_LOG)
+    path = Path(restricted_dir) / RELEASE_LOG
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def release_log_entries(restricted_dir: str | Path) -> list[dict]:
@@ -460,7 +453,7 @@ def check_release(
     if problems:
         raise ExportRefused("export refused: not every output is an anonymous aggregate", problems)
 
-    log = _read_log(restricted / RELEASE_LOG)
+    log = release_log_entries(restricted)
     specs = {name: specs.get(name) or infer_spec(name, table) for name, table in outputs.items()}
     true_now = _true_counts(outputs, specs)
     attributes_now = _true_attribute_counts(outputs, specs)
@@ -473,12 +466,12 @@ def check_release(
                             names_counts=True)
 
     # the gate: the audit on exactly what would be written
-    audit = audit_release(release, tables)
+    release.audit = audit = audit_release(release, tables)
     if not audit.passed:
         raise ExportRefused("export refused: the protection audit finds suppressed cells an attacker could narrow "
                             "from the released files", audit.problems, names_counts=True)
 
-    checked_against = [e["export_date"] for e in log if e.get("event") == "export"]
+    checked_against = [e["export_date"] for e in log]
     report = {
         "export_date": today.isoformat(),
         "retain_until": retain_until.isoformat(),
@@ -581,7 +574,8 @@ def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export
     if state == "expired":
         raise ExportRefused("release refused: retention period passed", [message])
     log_path = restricted / RELEASE_LOG
-    problems = differencing_problems(log_entry, _read_log(log_path), int(log_entry.get("threshold", DEFAULT_RULES.min_persons)))
+    problems = differencing_problems(log_entry, release_log_entries(restricted),
+                                     int(log_entry.get("threshold", DEFAULT_RULES.min_persons)))
     if problems:
         raise ExportRefused("release refused: differencing with a release made since the check would reveal "
                             "small groups", problems, names_counts=True)

@@ -166,7 +166,7 @@ class _Deviation:
         self.expr, self.direction, self.target, self.classes = expr, direction, target, sorted(classes)
 
 
-def _bounds_of(system, k, slack, forced, cap_up):
+def _bounds_of(system, k, slack, cap_up):
     """y_k bounds when suppressed (x=1) and when published (x=0, rounding slack only)."""
     down_pub, up_pub = slack.get(k, (0.0, 0.0))
     return -(system.true[k] - 1.0), cap_up, -down_pub, up_pub
@@ -188,7 +188,7 @@ def _solve_mip(system, deviations, free, forced, slack, cost, touching, cap_up, 
         yi = {k: n_col + i for i, k in enumerate(dev.classes)}
         columns_of.append(yi)
         for k in dev.classes:
-            y_lo, y_hi, pub_lo, pub_hi = _bounds_of(system, k, slack, forced, cap_up)
+            y_lo, y_hi, pub_lo, pub_hi = _bounds_of(system, k, slack, cap_up)
             col_lo.append(min(y_lo, pub_lo))
             col_hi.append(max(y_hi, pub_hi))
             c.append(0.0)
@@ -311,7 +311,7 @@ def choose_complements(system: CountSystem, sensitive: list[Sensitive], forced: 
     for expr, devs in deviations_of.items():
         parts[root(devs[0].classes[0])].append(expr)
 
-    optimal, worst_gap, total_cost = True, 0.0, 0.0
+    optimal, worst_gap = True, 0.0
     protects: dict[int, list[str]] = defaultdict(list)
     for exprs in parts.values():
         devs = [d for e in exprs for d in deviations_of[e]]
