@@ -342,6 +342,22 @@ def differencing_problems(now: dict, log: list[dict], threshold: int) -> list[st
     return problems
 
 
+def linked_apart_problems(outputs: dict, links: tuple[Link, ...], log: list[dict]) -> list[str]:
+    """Declared links between an output of this release and one an earlier release holds
+    but this one does not. The protection sees a link only when both outputs are in one
+    release: apart, each release passes alone while their difference is a small group
+    (a measure's 50 beneficiaries in one release, 46 of them in the window of another)."""
+    released = {name for entry in log for name in entry.get("cells", {})}
+    problems = []
+    for link in links:
+        inside = [name for name in (link.superset, link.subset) if name in outputs]
+        outside = [name for name in (link.superset, link.subset) if name not in outputs]
+        if len(inside) == 1 and outside[0] in released:
+            problems.append(f"{inside[0]} is linked to {outside[0]} ({link.name}), which an earlier release holds: "
+                            f"release them together, so that the protection sees both")
+    return problems
+
+
 def read_release_log(restricted_dir: str | Path) -> list[dict]:
     """Every entry of the release log (restricted side): releases and purges, oldest first."""
     path = Path(restricted_dir) / RELEASE_LOG
@@ -454,6 +470,9 @@ def check_release(
         raise ExportRefused("export refused: not every output is an anonymous aggregate", problems)
 
     log = release_log_entries(restricted)
+    problems = linked_apart_problems(outputs, links, log)
+    if problems:
+        raise ExportRefused("export refused: an output is linked to one released without it", problems)
     specs = {name: specs.get(name) or infer_spec(name, table) for name, table in outputs.items()}
     true_now = _true_counts(outputs, specs)
     attributes_now = _true_attribute_counts(outputs, specs)

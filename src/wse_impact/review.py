@@ -157,10 +157,9 @@ class Review:
         from wse_impact.project import output_specs
 
         self.require(user, "researchers")
-        # the declared links between the outputs asked for (a link to an output not in the
-        # request has nothing to protect here: its counts are not released by it)
+        # every declared link: between outputs of the request the protection models it; to an
+        # output an earlier release holds, the gate refuses (export.linked_apart_problems)
         _declared, links = output_specs()
-        links = tuple(link for link in links if link.superset in outputs and link.subset in outputs)
         request_id = self._next_id()
         folder = self.restricted / REQUESTS / request_id
         folder.mkdir(parents=True)

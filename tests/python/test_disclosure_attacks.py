@@ -464,3 +464,25 @@ def test_every_output_model_declares_its_disclosure_spec():
         ("employment_around_measure", "beneficiaries_by_profile"),
         ("employment_around_measure", "socio_economic_position_by_quarter"),
     }
+
+
+def test_linked_outputs_released_apart_are_refused(tmp_path):
+    """The attack of two releases: a measure's 50 beneficiaries in one release and the 46 of
+    them in its event window in another, each protected alone, give a group of 4 by
+    difference. The link is seen only when both outputs are in one release: the second
+    release without the first is refused, naming the link; together they pass."""
+    specs = {"profile": OutputSpec("profile", ("measure_code", "sex_code"), additive=("sex_code",)),
+             "window": OutputSpec("window", ("measure_code", "relative_quarter"))}
+    links = (Link("window within profile", "profile", {"sex_code": "Total"}, "window", {}, ("measure_code",)),)
+    profile = pd.DataFrame({"measure_code": ["vop"] * 3, "sex_code": ["M", "F", "Total"], "n_persons": [25, 25, 50]})
+    window = pd.DataFrame({"measure_code": "vop", "relative_quarter": range(-4, 9), "n_persons": 46})
+    warehouse, exports = tmp_path / "warehouse", tmp_path / "exports"
+    first = export_outputs(warehouse, exports, today=TODAY, outputs={"profile": profile}, specs=specs, links=links)
+    assert pd.read_csv(first.folder / "profile.csv")["n_persons"].tolist() == [25, 25, 50]
+    with pytest.raises(ExportRefused, match="window is linked to profile.*release them together"):
+        export_outputs(warehouse, exports, today=date(2026, 6, 2), outputs={"window": window}, specs=specs, links=links)
+    assert not (exports / "2026-06-02").exists()
+    together = export_outputs(warehouse, exports, today=date(2026, 6, 3), outputs={"profile": profile, "window": window},
+                              specs=specs, links=links)
+    assert not (together.folder / "window.csv").exists(), "the window of 46 within the released 50 is withheld"
+    assert together.report["outputs"]["window"]["cells_suppressed"] == 13

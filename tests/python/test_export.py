@@ -319,7 +319,9 @@ def test_retention_date_is_project_configuration_read_by_export_and_purge(wareho
     # the command line reads it there too (DBT_PROJECT_DIR names the project): a request
     # after the configured date is refused, within the prolonged one accepted
     (warehouse / "disclosure" / "roles.yml").write_text(f"researchers: [{current_user()}]\ncustodians: []\n")
+    # all three outputs: they are linked, and earlier exports released them together
     request = [str(BIN_DIR / "wse-impact"), "request", "--output", "socio_economic_position_by_quarter",
+               "--output", "beneficiaries_by_profile", "--output", "employment_around_measure",
                "--warehouse-dir", str(warehouse), "--today", "2027-03-01"]
     refused = subprocess.run(request, capture_output=True, text=True)
     assert refused.returncode == 2 and "retention period passed" in refused.stderr
