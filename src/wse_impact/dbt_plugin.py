@@ -24,38 +24,21 @@ delimited landing files.
 from __future__ import annotations
 
 import os
-import re
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from wse_impact.checksums import sha256_of
 from wse_impact.landing_check import check_graph_json, landing_dir
+from wse_impact.memory import memory_limit as share_of_memory
 from wse_impact.pseudonym import keyed_hash_udf
 
 
 DEFAULT_MEMORY_LIMIT = "40%"
 
 
-def machine_memory_bytes() -> int:
-    """Physical memory, or the cgroup's limit when it is lower (a container)."""
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    try:
-        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
-            limit = f.read().strip()
-        if limit.isdigit():
-            total = min(total, int(limit))
-    except OSError:
-        pass
-    return total
-
-
 def memory_limit(setting: str | None = None) -> str:
-    """DuckDB's memory_limit for a setting like "40%" (of this machine) or "6GB" (as is)."""
-    setting = (setting or os.environ.get("WSE_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT).strip()
-    share = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", setting)
-    if share:
-        return f"{int(machine_memory_bytes() * float(share.group(1)) / 100 / 2**20)}MiB"
-    return setting
+    """DuckDB's memory_limit for dbt: WSE_DUCKDB_MEMORY_LIMIT, a share of the machine by default."""
+    return share_of_memory(setting or os.environ.get("WSE_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT)
 
 
 class Plugin(BasePlugin):
@@ -72,14 +55,11 @@ class Plugin(BasePlugin):
         conn.create_function("wse_file_sha256", file_sha256, ["VARCHAR"], "VARCHAR", side_effects=True)
 
     def load(self, source_config):
-        import pyarrow as pa
-
-        from wse_impact.delimited import LINEAGE_COLUMNS
+        from wse_impact.delimited import DelimitedFile
         from wse_impact.landing_check import read_landing_source
 
         if not self.read_landing_files:
-            return pa.table({name: pa.array([], type=pa.int64() if name == "source_line_number" else pa.string())
-                             for name in LINEAGE_COLUMNS})
+            return DelimitedFile(name="").to_arrow()  # the lineage columns, no row
         return read_landing_source(source_config.meta, source_config.name, source_config.identifier).to_arrow()
 
 

@@ -40,26 +40,25 @@ from great_expectations.datasource.fluent.sql_datasource import (
 from great_expectations.execution_engine.sqlalchemy_execution_engine import SqlAlchemyExecutionEngine
 
 
-def _attach_statements(attach: dict[str, str]) -> list[str]:
-    return [f"attach if not exists '{path}' as {alias} (read_only)" for alias, path in attach.items()]
+def _attach_on_connect(engine, attach: dict[str, str]) -> None:
+    """Every DBAPI connection the engine opens (also GX's reflection and connection tests)
+    sees the attached databases, read-only."""
+    import sqlalchemy as sa
+
+    statements = [f"attach if not exists '{path}' as {alias} (read_only)" for alias, path in attach.items()]
+
+    @sa.event.listens_for(engine, "connect")
+    def _attach_databases(dbapi_connection, _record):  # noqa: ANN001
+        for statement in statements:
+            dbapi_connection.execute(statement)
 
 
 class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
     """GX's SQL execution engine on one kept DuckDB connection (see the module doc)."""
 
     def __init__(self, *args: Any, attach: dict[str, str] | None = None, **kwargs: Any) -> None:
-        self._attach = dict(attach or {})
         super().__init__(*args, **kwargs)
-        import sqlalchemy as sa
-
-        statements = _attach_statements(self._attach)
-
-        # every DBAPI connection the engine opens (also GX's reflection and connection
-        # tests) sees the attached databases
-        @sa.event.listens_for(self.engine, "connect")
-        def _attach_databases(dbapi_connection, _record):  # noqa: ANN001
-            for statement in statements:
-                dbapi_connection.execute(statement)
+        _attach_on_connect(self.engine, dict(attach or {}))
 
     @contextmanager
     def get_connection(self) -> Generator[Any, None, None]:
@@ -122,15 +121,7 @@ class DuckDBDatasource(SQLDatasource):
 
     def _create_engine(self):  # noqa: ANN202
         engine = super()._create_engine()
-        import sqlalchemy as sa
-
-        statements = _attach_statements(self.attach)
-
-        @sa.event.listens_for(engine, "connect")
-        def _attach_databases(dbapi_connection, _record):  # noqa: ANN001
-            for statement in statements:
-                dbapi_connection.execute(statement)
-
+        _attach_on_connect(engine, self.attach)
         return engine
 
 

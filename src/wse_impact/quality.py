@@ -55,6 +55,8 @@ from typing import Any, Callable, Iterable
 
 import duckdb
 
+from wse_impact.memory import memory_limit as share_of_memory
+
 GROUPS = ("reference", "staging", "intermediate", "marts")
 UNKNOWN_CLASS = "unknown"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -99,8 +101,7 @@ class Declarations:
     """The column declarations of dbt's manifest (see the module doc)."""
 
     def __init__(self, manifest: dict):
-        self.manifest = manifest
-        self.nodes = {**manifest["nodes"]}
+        self.nodes = manifest["nodes"]
         self.by_name = {n["name"]: n for n in self.nodes.values() if n["resource_type"] in ("model", "seed")}
 
     @classmethod
@@ -459,7 +460,7 @@ class Context:
             pairs.setdefault(row["attribute"], []).append((row["measure_code"], row["code"]))
         return pairs
 
-    def measure_class_pairs(self, class_col: str, schemes: dict[str, str]) -> list[tuple[str, str]]:
+    def measure_class_pairs(self, schemes: dict[str, str]) -> list[tuple[str, str]]:
         return [(m, label) for m, s in schemes.items() for label in self.seeds.labels(s) + [UNKNOWN_CLASS]]
 
 
@@ -525,7 +526,7 @@ def reference_suites(ctx: Context) -> list[Suite]:
 def staging_suites(ctx: Context) -> list[Suite]:
     E, decl, wh = _E(), ctx.declarations, ctx.wh
     rel = "intermediate.int_snapshots_checked"
-    cols = wh.columns(rel) + ["age_years", "days_in_quarter"]
+    cols = wh.columns(rel)
     suites = [Suite("staging.snapshots_accepted", "staging", f"{rel} (accepted staging rows)",
                     f"select * from {rel} where is_accepted", [
         E.ExpectTableRowCountToBeBetween(min_value=1),
@@ -533,7 +534,7 @@ def staging_suites(ctx: Context) -> list[Suite]:
         ctx.in_quarters("snapshot_quarter"),
         E.ExpectColumnValuesToBeBetween(column="days_worked", min_value=0),
         # the staging columns carry the panel's names: its declarations apply
-        *range_rules(decl.ranges(PANEL, [c for c in cols if c != "age_years"])),
+        *range_rules(decl.ranges(PANEL, cols)),
         *code_rules(decl.codes(PANEL, cols), ctx.seeds),
     ]), key_suite("staging.snapshots_accepted", "staging", f"{rel} (accepted staging rows)",
                   f"{rel} where is_accepted", [["insz", "snapshot_quarter"]]),
@@ -649,7 +650,7 @@ def intermediate_suites(ctx: Context) -> list[Suite]:
                       f"coalesce({b}.upper_bound, cast('infinity' as double)) as {class_col}_upper"]
         joins_m.append(f"left join bounds as {b} on {b}.class_scheme = (case m.measure_code {case} end) "
                        f"and {b}.class_label = m.{class_col}")
-        label_sql, label_check = by_measure(class_col, ctx.measure_class_pairs(class_col, schemes), "m")
+        label_sql, label_check = by_measure(class_col, ctx.measure_class_pairs(schemes), "m")
         selects_m.append(label_sql)
         exps_m += [
             label_check,
@@ -715,7 +716,7 @@ def mart_suites(ctx: Context) -> list[Suite]:
     for raw, schemes in sorted(classed_measure_schemes(ctx.catalog).items()):
         class_col = raw.removesuffix("_eur") + "_class"
         if class_col in cols:
-            checks.append(by_measure(class_col, ctx.measure_class_pairs(class_col, schemes)))
+            checks.append(by_measure(class_col, ctx.measure_class_pairs(schemes)))
     exps += [exp for _, exp in checks]
     suites.append(Suite("marts.beneficiary_measures", "marts", "marts.beneficiary_measures",
                         f"select *, {', '.join(sql for sql, _ in checks) or 'null as no_codes'} from {rel}", exps))
@@ -748,8 +749,8 @@ class DuckDBSource:
 
     def __init__(self, warehouse_dir: Path, memory_limit: str | None = None, threads: int | None = None):
         self.restricted, self.research = warehouse_files(Path(warehouse_dir))
-        self.config = {"memory_limit": memory_limit or os.environ.get("WSE_VALIDATE_MEMORY_LIMIT")
-                       or DEFAULT_VALIDATE_MEMORY_LIMIT}
+        self.config = {"memory_limit": share_of_memory(memory_limit or os.environ.get("WSE_VALIDATE_MEMORY_LIMIT")
+                                                       or DEFAULT_VALIDATE_MEMORY_LIMIT)}
         if threads:
             self.config["threads"] = threads
         self.datasource = None
@@ -850,7 +851,9 @@ def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_d
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     started = time.perf_counter()
-    if (engine or os.environ.get("ENGINE") or "duckdb").lower() == "spark":
+    from wse_impact.export import engine_name
+
+    if engine_name(engine) == "spark":
         # a Spark build: its tables' parquet files behind views in two DuckDB files laid out
         # as a DuckDB build, so the same suites run the same way (views are not files on
         # Spark, so the staging group is not available)

@@ -333,3 +333,17 @@ def test_the_unit_test_declarations_equal_the_yml(pipeline):
     assert overrides["declared_code_types"].items() <= code_types.items()
     assert overrides["declared_class_columns"] == [
         {"column": c.column, "value": c.value_column, "scheme": c.scheme} for c in declarations.classes(quality.PANEL)]
+
+
+def test_memory_limits_are_a_share_of_the_machine_or_an_amount(monkeypatch):
+    """Both settings (dbt's and the suites') read "40%" as a share of the machine's memory and
+    pass an amount on as it is; DuckDB takes what they give."""
+    from wse_impact import memory
+    from wse_impact.dbt_plugin import memory_limit as dbt_memory_limit
+
+    monkeypatch.setattr(memory, "machine_memory_bytes", lambda: 10 * 2**30)
+    assert memory.memory_limit("40%") == "4096MiB" and memory.memory_limit(" 6GB ") == "6GB"
+    monkeypatch.setenv("WSE_DUCKDB_MEMORY_LIMIT", "25%")
+    assert dbt_memory_limit() == "2560MiB"
+    for setting in ("40%", "6GB", "1GB"):
+        duckdb.connect(config={"memory_limit": memory.memory_limit(setting)}).close()

@@ -11,24 +11,22 @@
 -- depends_on: {{ ref('origin_groups') }}, {{ ref('provinces') }}, {{ ref('quarters') }}, {{ ref('regions') }}
 -- depends_on: {{ ref('sexes') }}, {{ ref('socio_economic_positions') }}, {{ ref('urbanisation_degrees') }}
 -- depends_on: {{ ref('work_regimes') }}
-{%- set type_columns = {} -%}
-{%- for node in graph.nodes.values() if node.resource_type == 'seed' -%}
-    {%- for column in node.columns.values() if column.meta.get('enum_type') -%}
-        {%- do type_columns.update({column.meta['enum_type']: (node.name, column.name)}) -%}
-    {%- endfor -%}
-{%- endfor -%}
-{%- set code_types = base_file_code_types() -%}
-{%- do code_types.update({'position_group': 'position_group'}) -%}
+{#- the panel's declarations (column meta in _intermediate__models.yml), as the panel's
+    casts and the Great Expectations suites read them; the base files are copies of its
+    columns (base_file_columns) -#}
+{%- set base_columns = base_file_columns() -%}
 {%- set checks = [] -%}
 {%- for base_file in (['beneficiary_base', 'control_base'] if execute else []) -%}
-    {%- for column, type_name in code_types.items() -%}
-        {%- set seed_name, seed_column = type_columns[type_name] -%}
-        {%- do checks.append((base_file, column,
+    {%- for column in model_columns('int_person_quarters_classed').values()
+        if column.meta.get('codes') and column.name in base_columns -%}
+        {%- set seed_name, seed_column = column.meta['codes'].split('.') -%}
+        {%- do checks.append((base_file, column.name,
             "select " ~ seed_column ~ " from " ~ ref(seed_name))) -%}
     {%- endfor -%}
-    {%- for column, scheme in base_file_class_schemes().items() -%}
-        {%- do checks.append((base_file, column,
-            "select class_label from " ~ ref('class_bounds') ~ " where class_scheme = '" ~ scheme
+    {%- for class_column in declared_class_columns('int_person_quarters_classed')
+        if class_column.column in base_columns -%}
+        {%- do checks.append((base_file, class_column.column,
+            "select class_label from " ~ ref('class_bounds') ~ " where class_scheme = '" ~ class_column.scheme
             ~ "' union all select " ~ unknown_class())) -%}
     {%- endfor -%}
 {%- endfor %}
