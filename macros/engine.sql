@@ -34,16 +34,8 @@
     array({{ items | join(', ') }})
 {%- endmacro %}
 
-{#- The elements of an array that are not null. -#}
+{#- The elements of an array that are not null (`filter` with a lambda: both engines). -#}
 {% macro array_without_nulls(array_sql) -%}
-    {{ return(adapter.dispatch('array_without_nulls', 'wse_impact')(array_sql)) }}
-{%- endmacro %}
-
-{% macro duckdb__array_without_nulls(array_sql) -%}
-    list_filter({{ array_sql }}, reason -> reason is not null)
-{%- endmacro %}
-
-{% macro default__array_without_nulls(array_sql) -%}
     filter({{ array_sql }}, reason -> reason is not null)
 {%- endmacro %}
 
@@ -116,30 +108,15 @@
     ({{ column }} rlike '^(?:{{ pattern }})\\z')
 {%- endmacro %}
 
-{#- True when a text starts with a constant prefix. -#}
+{#- True when a text starts with a constant prefix (plain SQL: both engines). -#}
 {% macro text_starts_with(column, prefix) -%}
-    {{ return(adapter.dispatch('text_starts_with', 'wse_impact')(column, prefix)) }}
-{%- endmacro %}
-
-{% macro duckdb__text_starts_with(column, prefix) -%}
-    starts_with({{ column }}, '{{ prefix }}')
-{%- endmacro %}
-
-{% macro default__text_starts_with(column, prefix) -%}
     (substr({{ column }}, 1, {{ prefix | length }}) = '{{ prefix }}')
 {%- endmacro %}
 
-{#- Complete years from `birth_date` to `at_date` (the age on that day; someone born on
-    29 February turns a year older on 1 March in common years, as DuckDB's date_sub). -#}
+{#- Complete years from `birth_date` to `at_date`, one formula for both engines (someone
+    born on 29 February turns a year older on 1 March in common years; DuckDB's own
+    date_sub would say 28 February, so it is not used). -#}
 {% macro age_in_years(birth_date, at_date) -%}
-    {{ return(adapter.dispatch('age_in_years', 'wse_impact')(birth_date, at_date)) }}
-{%- endmacro %}
-
-{% macro duckdb__age_in_years(birth_date, at_date) -%}
-    date_sub('year', {{ birth_date }}, {{ at_date }})
-{%- endmacro %}
-
-{% macro default__age_in_years(birth_date, at_date) -%}
     (
         year({{ at_date }}) - year({{ birth_date }})
         - case

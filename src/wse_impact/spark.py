@@ -4,12 +4,11 @@ dbt-spark has no plugin mechanism, so what the dbt-duckdb plugin (dbt_plugin.py)
 each DuckDB connection is done here, in the Python process that then runs dbt in-process
 (dbt-spark's session method reuses the SparkSession this module creates):
 
-1. the structural landing check (landing_check.check_graph_json, the same function the
-   DuckDB on-run-start hook calls), before anything is read;
+1. the structural landing check (landing_check.check_sources, the same check the DuckDB
+   on-run-start hook runs; the hook itself runs on DuckDB only), before anything is read;
 2. the project's functions as Spark UDFs of the session: `wse_keyed_hash` (the key is read
    from WSE_PSEUDONYM_KEY inside the Python workers, never passed through SQL, so it is in
-   no compiled model, plan, log or the metastore), `wse_file_size`, `wse_file_sha256`,
-   `wse_check_landing`;
+   no compiled model, plan, log or the metastore), `wse_file_size`, `wse_file_sha256`;
 3. the declared sources, registered from their engine-neutral declaration in the source
    yml: a `plugin: wse_impact` source is read by the project's own line reader
    (delimited.read_delimited: the same true line numbers and damaged lines as on DuckDB),
@@ -31,15 +30,13 @@ starting a JVM.
 from __future__ import annotations
 
 import glob
-import json
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from wse_impact.landing_check import check_graph_json, parse_location, render_location
+from wse_impact.landing_check import check_sources, format_problems, sources_from_graph
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # restricted (INSZ, exact values) and research (pseudonymised, classed) schemas of the one
@@ -104,7 +101,6 @@ def register_functions(spark) -> None:
     # these read files: never cache or fold them
     spark.udf.register("wse_file_size", udf(file_size, LongType()).asNondeterministic())
     spark.udf.register("wse_file_sha256", udf(file_sha256, StringType()).asNondeterministic())
-    spark.udf.register("wse_check_landing", udf(check_graph_json, StringType()).asNondeterministic())
 
 
 # -------------------------------------------------------------------------------- sources
@@ -126,10 +122,9 @@ def declared_sources(manifest) -> list[dict[str, Any]]:
     return declared
 
 
-def check_landing(declared: list[dict[str, Any]]) -> None:
-    problems = check_graph_json(json.dumps(declared))
-    if problems:
-        raise SystemExit(problems)
+def landing_problems(declared: list[dict[str, Any]]) -> str:
+    """The structural check the DuckDB build runs as its on-run-start hook: '' or the message."""
+    return format_problems(check_sources(sources_from_graph(declared)), "; the run stops before anything is built")
 
 
 def register_sources(spark, declared: list[dict[str, Any]], warehouse_dir: str | Path | None = None) -> None:
@@ -158,10 +153,8 @@ def _register_delimited(spark, source, schema: str, table: str, warehouse_dir) -
 
 
 def _register_parquet(spark, source, schema: str, table: str) -> None:
-    meta = source["meta"]
-    fields = {"name": source["name"], "identifier": source["identifier"], "schema": schema, "database": source["database"]}
-    location = render_location(meta["external_location"], meta.get("formatter"), fields)
-    reader, pattern, options = parse_location(location)
+    (declared,) = sources_from_graph([source])  # its external_location, rendered as dbt-duckdb does
+    reader, pattern = declared.reader, declared.path
     if reader != "read_parquet":
         raise ValueError(f"source {schema}.{table}: only read_parquet external locations are registered on Spark")
     # the folder above the first glob: Spark discovers the files and hive partitions itself
@@ -178,7 +171,7 @@ def _register_parquet(spark, source, schema: str, table: str) -> None:
     # lineage as DuckDB's read_parquet(filename = true, file_row_number = true) gives it: the
     # path as globbed (landing folder as named in WSE_LANDING_DIR) and the 0-based row number
     uri_prefix = "file:" + str(base.resolve()) + "/"
-    as_read_prefix = str(base) + "/"
+    as_read_prefix = pattern[:pattern.index(parts[first_glob])]  # as written, e.g. with a leading ./
     spark.sql(
         f"create view {schema}.{table} as select *, "
         f"concat('{_sql_text(as_read_prefix)}', substr(_metadata.file_path, {len(uri_prefix) + 1})) as filename, "
@@ -211,10 +204,9 @@ def run(dbt_commands: list[list[str]], warehouse_dir: str | Path | None = None) 
         return 2
     manifest = parsed.result
     declared = declared_sources(manifest)
-    try:
-        check_landing(declared)
-    except SystemExit as stop:
-        print(stop, file=sys.stderr)
+    problems = landing_problems(declared)
+    if problems:
+        print(problems, file=sys.stderr)
         return 1
     print(f"Landing files: {len(declared)} declared sources checked, no structural problem.", flush=True)
     spark = start_session(warehouse_dir)
@@ -222,14 +214,31 @@ def run(dbt_commands: list[list[str]], warehouse_dir: str | Path | None = None) 
     register_sources(spark, declared, warehouse_dir)
     runner = dbtRunner(manifest=manifest)
     for command in dbt_commands:
-        # the landing check ran above, before the files were read (it is the same check)
-        args = [*command, "--target", "spark"]
-        if command[0] in ("build", "run", "test") and "--vars" not in command:
-            args += ["--vars", "{check_landing_files: false}"]
-        result = runner.invoke(args)
+        # the landing check ran above, before the files were read (the dbt hook runs on DuckDB only)
+        result = runner.invoke([*command, "--target", "spark"])
         if not result.success:
             return 1
     return 0
+
+
+def _parquet_views(con, warehouse: Path, schemas: tuple[str, ...], catalog: str = "") -> None:
+    """A DuckDB view `[catalog.]schema.table` over each table a Spark build wrote in `schemas`."""
+    prefix = f"{catalog}." if catalog else ""
+    for schema in schemas:
+        schema_dir = warehouse / f"{schema}.db"
+        if not schema_dir.is_dir():
+            continue
+        con.execute(f"create schema if not exists {prefix}{schema}")
+        for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir() and any(p.glob("*.parquet"))):
+            files = str(table_dir / "*.parquet").replace("'", "''")
+            con.execute(f"create view {prefix}{schema}.{table_dir.name} as select * from read_parquet('{files}')")
+
+
+def _spark_warehouse(warehouse_dir: str | Path | None) -> Path:
+    warehouse = spark_root(warehouse_dir) / "warehouse"
+    if not warehouse.is_dir():
+        raise FileNotFoundError(f"no Spark build under {warehouse} (make build ENGINE=spark)")
+    return warehouse
 
 
 def research_connection(warehouse_dir: str | Path | None = None, schemas: tuple[str, ...] = RESEARCH_SCHEMAS,
@@ -239,21 +248,10 @@ def research_connection(warehouse_dir: str | Path | None = None, schemas: tuple[
     what validate, export and the tests read of a Spark build, without a JVM."""
     import duckdb
 
-    warehouse = spark_root(warehouse_dir) / "warehouse"
-    if not warehouse.is_dir():
-        raise FileNotFoundError(f"no Spark build under {warehouse} (make build ENGINE=spark)")
+    warehouse = _spark_warehouse(warehouse_dir)
     con = duckdb.connect()
     con.execute(f"attach ':memory:' as {database}")
-    for schema in schemas:
-        schema_dir = warehouse / f"{schema}.db"
-        if not schema_dir.is_dir():
-            continue
-        con.execute(f"create schema if not exists {database}.{schema}")
-        for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir()):
-            if not any(table_dir.glob("*.parquet")):
-                continue
-            files = str(table_dir / "*.parquet").replace("'", "''")
-            con.execute(f"create view {database}.{schema}.{table_dir.name} as select * from read_parquet('{files}')")
+    _parquet_views(con, warehouse, schemas, database)
     return con
 
 
@@ -263,20 +261,11 @@ def duckdb_view_of_build(warehouse_dir: str | Path | None, into: Path) -> Path:
     Great Expectations suites read of a Spark build. Returns `into`."""
     import duckdb
 
-    warehouse = spark_root(warehouse_dir) / "warehouse"
-    if not warehouse.is_dir():
-        raise FileNotFoundError(f"no Spark build under {warehouse} (make build ENGINE=spark)")
+    warehouse = _spark_warehouse(warehouse_dir)
     into.mkdir(parents=True, exist_ok=True)
     for file_name, schemas in (("restricted.duckdb", RESTRICTED_SCHEMAS), ("wse_impact.duckdb", RESEARCH_SCHEMAS)):
         with duckdb.connect(str(into / file_name)) as con:
-            for schema in schemas:
-                schema_dir = warehouse / f"{schema}.db"
-                if not schema_dir.is_dir():
-                    continue
-                con.execute(f"create schema if not exists {schema}")
-                for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir() and any(p.glob("*.parquet"))):
-                    files = str(table_dir / "*.parquet").replace("'", "''")
-                    con.execute(f"create view {schema}.{table_dir.name} as select * from read_parquet('{files}')")
+            _parquet_views(con, warehouse, schemas)
     return into
 
 
