@@ -27,6 +27,8 @@ LANDING_KIND := delivery
 DEMO_KEY =
 endif
 export WSE_WAREHOUSE_DIR ?= warehouse
+# where `make validate` writes the Great Expectations Data Docs
+GX_DOCS_DIR ?= reports/gx
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export SPARK_LOCAL_IP ?= 127.0.0.1
@@ -58,9 +60,10 @@ dbt-build: install java
 	export WSE_PSEUDONYM_KEY="$${WSE_PSEUDONYM_KEY:-$(DEMO_KEY)}"; \
 	$(BIN)/wse-impact spark-build --docs && echo "Lineage documentation: $(CURDIR)/target/static_index.html"
 
-# Great Expectations on the Spark build's tables (its views, the staging group, are not files)
-validate: install
-	$(BIN)/wse-impact validate --engine spark --suites reference,intermediate,marts
+# the Great Expectations suites, computed by Spark on the Spark build (a session on its
+# warehouse and metastore: staging views included)
+validate: install java
+	$(BIN)/wse-impact validate --engine spark --docs-dir $(GX_DOCS_DIR)
 
 docs: dbt-build
 else
@@ -71,7 +74,7 @@ dbt-build: install
 
 # the Great Expectations suites, computed in DuckDB on the built warehouse (read-only)
 validate: install
-	$(BIN)/wse-impact validate
+	$(BIN)/wse-impact validate --docs-dir $(GX_DOCS_DIR)
 
 docs: install
 	export WSE_PSEUDONYM_KEY="$${WSE_PSEUDONYM_KEY:-$(DEMO_KEY)}"; \

@@ -8,10 +8,11 @@ rows come back to Python. Memory does not grow with the table (DuckDB's `memory_
 holds for the queries; `WSE_VALIDATE_MEMORY_LIMIT`, default 1 GB). GX 1.x's stock SQL data
 source returns empty metrics on DuckDB (it fetches after closing the connection); the
 DuckDB data source here keeps its connection, the fix GX applies to SQLite (see
-gx_duckdb.py). Where the suites run is one small class, `DuckDBSource`: a Spark source would
-give each suite's query to `spark.sql` and hand GX the DataFrame (`add_spark` data source,
-dataframe asset); the suites themselves are engine-neutral (a relation, a SQL select, GX
-expectations).
+gx_duckdb.py). On a Spark build (`--engine spark`) `SparkSource` gives each suite's query
+to `spark.sql` in a session on the build's warehouse and metastore and hands GX the
+DataFrame (`add_spark` data source, dataframe asset): Spark computes the metrics, staging
+views included. The suites themselves are engine-neutral (a relation, a SQL select both
+engines run, GX expectations).
 
 Where the rules come from (declared once, derived here):
 - Column declarations in the models' yml, read from dbt's manifest (`Declarations`): a code
@@ -280,7 +281,7 @@ class Warehouse:
         self.dir = Path(warehouse_dir)
         restricted, research = warehouse_files(self.dir)
         self.con = duckdb.connect(str(restricted), read_only=True)
-        self.con.execute(f"attach '{research}' as wse_impact (read_only)")
+        self.con.execute(f"attach if not exists '{research}' as wse_impact (read_only)")
 
     def close(self) -> None:
         self.con.close()
@@ -292,8 +293,10 @@ class Warehouse:
         return [r[0] for r in self.rows(f"select column_name from (describe {relation})")]
 
 
-def measure_catalog(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
-    """The measure catalog declared once in macros/measure_catalog.sql (rendered with jinja)."""
+def project_macro(file_name: str, call: str, project_dir: Path = PROJECT_DIR) -> Any:
+    """What a macro of the project gives, its `return` value or else its text, rendered with
+    plain jinja: for the macros that need nothing of dbt (the measure catalog, the age
+    formula), so that Python reads the rule where it is declared."""
     import jinja2
 
     class _Return(Exception):
@@ -303,14 +306,26 @@ def measure_catalog(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
     def _return(value):
         raise _Return(value)
 
-    text = (project_dir / "macros" / "measure_catalog.sql").read_text(encoding="utf-8")
+    text = (project_dir / "macros" / file_name).read_text(encoding="utf-8")
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
     env.globals["return"] = _return
     try:
-        env.from_string(text + "{{ measure_catalog() }}").render()
+        return env.from_string(text + "{{ " + call + " }}").render().strip()
     except _Return as ret:
         return ret.value
-    raise RuntimeError("measure_catalog() did not return a value")
+
+
+def measure_catalog(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
+    """The measure catalog declared once in macros/measure_catalog.sql."""
+    catalog = project_macro("measure_catalog.sql", "measure_catalog()", project_dir)
+    if not isinstance(catalog, dict):
+        raise RuntimeError("measure_catalog() did not return a value")
+    return catalog
+
+
+def age_in_years_sql(birth_date: str, at_date: str) -> str:
+    """The panel's age formula (macros/engine.sql, `age_in_years`), SQL both engines run."""
+    return project_macro("engine.sql", f"age_in_years({birth_date!r}, {at_date!r})")
 
 
 def seed_rows(seed: str, project_dir: Path = PROJECT_DIR) -> list[dict[str, str]]:
@@ -376,7 +391,7 @@ def within_class_rules(c: ClassColumn, bounds_alias: str) -> tuple[dict[str, str
         f"{c.column}_upper": f"coalesce({bounds_alias}.upper_bound, cast('infinity' as double))",
     }
     join = (f"left join bounds as {bounds_alias} on {bounds_alias}.class_scheme = '{c.scheme}' "
-            f"and {bounds_alias}.class_label = cast(p.{c.column} as varchar)")
+            f"and {bounds_alias}.class_label = cast(p.{c.column} as string)")
     return selects, join, [
         E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=c.value_column, column_B=f"{c.column}_lower", or_equal=True,
                                                   ignore_row_if="either_value_is_missing"),
@@ -401,8 +416,8 @@ def by_measure(column: str, pairs: Iterable[tuple[str, str]], table: str = "") -
     """A value allowed only for some measures, checked as one text column 'measure:value'."""
     name = f"{column}__by_measure"
     prefix = f"{table}." if table else ""
-    expr = (f"case when {prefix}{column} is not null then cast({prefix}measure_code as varchar) || ':' || "
-            f"cast({prefix}{column} as varchar) end as {name}")
+    expr = (f"case when {prefix}{column} is not null then cast({prefix}measure_code as string) || ':' || "
+            f"cast({prefix}{column} as string) end as {name}")
     return expr, _E().ExpectColumnValuesToBeInSet(column=name, value_set=sorted({f"{m}:{v}" for m, v in pairs}))
 
 
@@ -423,7 +438,7 @@ def select_sql(relation: str, columns: Iterable[str], as_text: Iterable[str] = (
     """The columns a suite reads; codes and classes compared as text (a code typed as a
     number has lost its leading zeros)."""
     as_text = set(as_text)
-    items = [f"cast({c} as varchar) as {c}" if c in as_text else c for c in columns]
+    items = [f"cast({c} as string) as {c}" if c in as_text else c for c in columns]
     return f"select {', '.join(items)} from {relation}"
 
 
@@ -540,7 +555,7 @@ def staging_suites(ctx: Context) -> list[Suite]:
                   f"{rel} where is_accepted", [["insz", "snapshot_quarter"]]),
         Suite("staging.snapshots_accepted_by_quarter", "staging", f"{rel} (accepted staging rows)", f"""
         select q.days_in_quarter, s.days_worked, s.incapacity_days,
-            date_sub('year', s.birth_date, q.last_day) as age_years
+            {age_in_years_sql("s.birth_date", "q.last_day")} as age_years
         from {rel} as s
         left join wse_impact.reference.quarters as q on s.snapshot_quarter = q.quarter
         where s.is_accepted
@@ -618,7 +633,7 @@ def intermediate_suites(ctx: Context) -> list[Suite]:
         Suite("intermediate.person_quarters_days", "intermediate", rel, f"""
             select q.days_in_quarter, p.days_worked
             from {rel} as p
-            left join wse_impact.reference.quarters as q on q.quarter = cast(p.snapshot_quarter as varchar)
+            left join wse_impact.reference.quarters as q on q.quarter = cast(p.snapshot_quarter as string)
         """, [E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="days_in_quarter", column_B="days_worked",
                                                         or_equal=True, ignore_row_if="either_value_is_missing")]),
     ]
@@ -731,7 +746,7 @@ SUITE_GROUPS: dict[str, Callable[[Context], list[Suite]]] = {
 }
 
 
-def build_suites(wh: Warehouse, groups: tuple[str, ...] = GROUPS, declarations: Declarations | None = None,
+def build_suites(wh: Warehouse | SparkWarehouse, groups: tuple[str, ...] = GROUPS, declarations: Declarations | None = None,
                  seeds: Seeds | None = None) -> list[Suite]:
     ctx = Context(declarations or Declarations.load(), seeds or Seeds(), wh)
     return [suite for group in GROUPS if group in groups for suite in SUITE_GROUPS[group](ctx)]
@@ -741,19 +756,23 @@ def build_suites(wh: Warehouse, groups: tuple[str, ...] = GROUPS, declarations: 
 
 
 class DuckDBSource:
-    """Where the suites run: the built DuckDB warehouse, read-only, through GX's SQL engine
-    (wse_impact.gx_duckdb). Each suite's SQL becomes a GX query asset; DuckDB computes the
-    metrics. The interface a Spark source would implement the same way: `add_to(context)`
-    (a `context.data_sources.add_spark(...)` data source), `batch(suite)` (a dataframe asset
-    with `spark.sql(suite.sql)` as its batch parameter) and `close()`."""
+    """Where the suites run on a DuckDB build: the built warehouse, read-only, through GX's
+    SQL engine (wse_impact.gx_duckdb). Each suite's SQL becomes a GX query asset; DuckDB
+    computes the metrics."""
 
     def __init__(self, warehouse_dir: Path, memory_limit: str | None = None, threads: int | None = None):
-        self.restricted, self.research = warehouse_files(Path(warehouse_dir))
+        self.dir = Path(warehouse_dir)
+        self.restricted, self.research = warehouse_files(self.dir)
         self.config = {"memory_limit": share_of_memory(memory_limit or os.environ.get("WSE_VALIDATE_MEMORY_LIMIT")
                                                        or DEFAULT_VALIDATE_MEMORY_LIMIT)}
         if threads:
             self.config["threads"] = threads
         self.datasource = None
+
+    def warehouse(self) -> Warehouse:
+        """The facts the suites are made from; closed before GX opens the files with its
+        own settings."""
+        return Warehouse(self.dir)
 
     def add_to(self, context) -> None:
         from wse_impact.gx_duckdb import add_duckdb_datasource
@@ -776,6 +795,56 @@ class DuckDBSource:
             self.datasource.get_execution_engine().close()
             self.datasource.get_engine().dispose()
             self.datasource = None
+
+
+class SparkWarehouse:
+    """The facts the suites are made from, read in the Spark session of a Spark build."""
+
+    def __init__(self, spark):
+        self.spark = spark
+
+    def close(self) -> None:
+        pass  # the session belongs to the SparkSource
+
+    def rows(self, sql: str) -> list[tuple]:
+        from wse_impact.spark import spark_sql
+
+        return [tuple(row) for row in self.spark.sql(spark_sql(sql)).collect()]
+
+    def columns(self, relation: str) -> list[str]:
+        from wse_impact.spark import spark_sql
+
+        return self.spark.table(spark_sql(relation)).columns
+
+
+class SparkSource:
+    """Where the suites run on a Spark build: GX's Spark execution engine (a `spark` data
+    source with one dataframe asset) on `spark.sql(suite.sql)` in a session on the build's
+    own warehouse and metastore, so Spark computes the metrics where the data is, staging
+    views included. The suites' SQL is the same as on DuckDB; only the research tables'
+    names lose their database (wse_impact.spark.spark_sql)."""
+
+    def __init__(self, warehouse_dir: Path):
+        from wse_impact.spark import start_session, spark_warehouse
+
+        spark_warehouse(warehouse_dir)  # a clear error when there is no Spark build
+        self.spark = start_session(warehouse_dir)
+        self.asset = None
+
+    def warehouse(self) -> SparkWarehouse:
+        return SparkWarehouse(self.spark)
+
+    def add_to(self, context) -> None:
+        self.asset = context.data_sources.add_spark("warehouse").add_dataframe_asset("suite_rows")
+
+    def batch(self, suite: Suite) -> tuple[Any, dict | None]:
+        from wse_impact.spark import spark_sql
+
+        return (self.asset.add_batch_definition_whole_dataframe(suite.name),
+                {"dataframe": self.spark.sql(spark_sql(suite.sql))})
+
+    def close(self) -> None:
+        self.spark.stop()
 
 
 def _columns_of(config) -> str:
@@ -837,9 +906,30 @@ def _details(result) -> str:
 
 def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_dir: Path | str | None = "reports/gx",
              suite_filter: Callable[[Suite], bool] | None = None, manifest: Path | str | None = None,
-             result_format: str = "BOOLEAN_ONLY", source: DuckDBSource | None = None,
+             result_format: str = "BOOLEAN_ONLY", source: DuckDBSource | SparkSource | None = None,
              engine: str | None = None) -> Report:
-    """Run the suites on the built warehouse (read-only); write Data Docs to `docs_dir`.
+    """Run the suites on the built warehouse (read-only) of either engine; write Data Docs to
+    `docs_dir`."""
+    from wse_impact.export import engine_name
+
+    started = time.perf_counter()
+    if source is None:
+        source = SparkSource(Path(warehouse_dir)) if engine_name(engine) == "spark" else DuckDBSource(Path(warehouse_dir))
+    try:
+        wh = source.warehouse()
+        try:
+            suites = [s for s in build_suites(wh, groups, Declarations.load(manifest))
+                      if suite_filter is None or suite_filter(s)]
+        finally:
+            wh.close()
+        return run_suites(suites, source, docs_dir, result_format, started)
+    finally:
+        source.close()
+
+
+def run_suites(suites: list[Suite], source: DuckDBSource | SparkSource, docs_dir: Path | str | None = None,
+               result_format: str = "BOOLEAN_ONLY", started: float | None = None) -> Report:
+    """Validate each suite on its rows in the source's engine.
 
     A first pass computes every expectation in `result_format` (BOOLEAN_ONLY: one pass of
     aggregates per suite, no example rows); a suite with a failure is validated again in
@@ -850,73 +940,52 @@ def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_d
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    started = time.perf_counter()
-    from wse_impact.export import engine_name
-
-    if engine_name(engine) == "spark":
-        # a Spark build: its tables' parquet files behind views in two DuckDB files laid out
-        # as a DuckDB build, so the same suites run the same way (views are not files on
-        # Spark, so the staging group is not available)
-        import tempfile
-
-        from wse_impact.spark import duckdb_view_of_build
-
-        warehouse_dir = duckdb_view_of_build(warehouse_dir, Path(tempfile.mkdtemp(prefix="wse_spark_view_")))
-    wh = Warehouse(Path(warehouse_dir))
-    try:
-        suites = [s for s in build_suites(wh, groups, Declarations.load(manifest))
-                  if suite_filter is None or suite_filter(s)]
-    finally:
-        wh.close()  # before GX opens the files with its own settings
-    source = source or DuckDBSource(Path(warehouse_dir))
-    try:
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        docs_index = None
-        if docs_dir:
-            docs_path = Path(docs_dir).resolve()
-            docs_path.mkdir(parents=True, exist_ok=True)
-            context.add_data_docs_site("wse_impact", {
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_path)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            })
-            docs_index = docs_path / "index.html"
-        source.add_to(context)
-        failures: list[Failure] = []
-        n_expectations = 0
-        element_counts, results, timings = {}, {}, {}
-        for suite in suites:
-            batch_definition, batch_parameters = source.batch(suite)
-            gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations))
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=gx_suite))
-            checkpoint = context.checkpoints.add(gx.Checkpoint(
-                name=suite.name, validation_definitions=[definition], actions=[],
-                result_format={"result_format": result_format}))
-            t0 = time.perf_counter()
+    started = time.perf_counter() if started is None else started
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    docs_index = None
+    if docs_dir:
+        docs_path = Path(docs_dir).resolve()
+        docs_path.mkdir(parents=True, exist_ok=True)
+        context.add_data_docs_site("wse_impact", {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_path)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        })
+        docs_index = docs_path / "index.html"
+    source.add_to(context)
+    failures: list[Failure] = []
+    n_expectations = 0
+    element_counts, results, timings = {}, {}, {}
+    for suite in suites:
+        batch_definition, batch_parameters = source.batch(suite)
+        gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations))
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=gx_suite))
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name=suite.name, validation_definitions=[definition], actions=[],
+            result_format={"result_format": result_format}))
+        t0 = time.perf_counter()
+        run = checkpoint.run(batch_parameters=batch_parameters)
+        if not run.success and result_format == "BOOLEAN_ONLY":
+            checkpoint.result_format = {"result_format": "BASIC", "partial_unexpected_count": 20}
+            checkpoint.save()
             run = checkpoint.run(batch_parameters=batch_parameters)
-            if not run.success and result_format == "BOOLEAN_ONLY":
-                checkpoint.result_format = {"result_format": "BASIC", "partial_unexpected_count": 20}
-                checkpoint.save()
-                run = checkpoint.run(batch_parameters=batch_parameters)
-            timings[suite.name] = time.perf_counter() - t0
-            for validation in run.run_results.values():
-                results[suite.name] = validation
-                for result in validation.results:
-                    n_expectations += 1
-                    count = (result.result or {}).get("element_count")
-                    if count is not None:
-                        element_counts[suite.name] = max(count, element_counts.get(suite.name, 0))
-                    if not result.success:
-                        failures.append(Failure(suite.name, suite.relation, result.expectation_config.type,
-                                                _columns_of(result.expectation_config), _details(result)))
-        if docs_index:
-            context.build_data_docs(site_names=["wse_impact"])
-        return Report([s.name for s in suites], n_expectations, failures, time.perf_counter() - started,
-                      docs_index, element_counts, results, timings)
-    finally:
-        source.close()
+        timings[suite.name] = time.perf_counter() - t0
+        for validation in run.run_results.values():
+            results[suite.name] = validation
+            for result in validation.results:
+                n_expectations += 1
+                count = (result.result or {}).get("element_count")
+                if count is not None:
+                    element_counts[suite.name] = max(count, element_counts.get(suite.name, 0))
+                if not result.success:
+                    failures.append(Failure(suite.name, suite.relation, result.expectation_config.type,
+                                            _columns_of(result.expectation_config), _details(result)))
+    if docs_index:
+        context.build_data_docs(site_names=["wse_impact"])
+    return Report([s.name for s in suites], n_expectations, failures, time.perf_counter() - started,
+                  docs_index, element_counts, results, timings)
 
 
 def main_validate(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -234,11 +235,18 @@ def _parquet_views(con, warehouse: Path, schemas: tuple[str, ...], catalog: str 
             con.execute(f"create view {prefix}{schema}.{table_dir.name} as select * from read_parquet('{files}')")
 
 
-def _spark_warehouse(warehouse_dir: str | Path | None) -> Path:
+def spark_warehouse(warehouse_dir: str | Path | None) -> Path:
     warehouse = spark_root(warehouse_dir) / "warehouse"
     if not warehouse.is_dir():
         raise FileNotFoundError(f"no Spark build under {warehouse} (make build ENGINE=spark)")
     return warehouse
+
+
+def spark_sql(sql: str) -> str:
+    """SQL written for the DuckDB layout, where the research tables are in the attached
+    database `wse_impact` (`wse_impact.marts.beneficiary_base`), for the one Spark catalog,
+    where they are schemas (`marts.beneficiary_base`)."""
+    return re.sub(rf"\bwse_impact\.(?=(?:{'|'.join(RESEARCH_SCHEMAS)})\.)", "", sql)
 
 
 def research_connection(warehouse_dir: str | Path | None = None, schemas: tuple[str, ...] = RESEARCH_SCHEMAS,
@@ -248,7 +256,7 @@ def research_connection(warehouse_dir: str | Path | None = None, schemas: tuple[
     what validate, export and the tests read of a Spark build, without a JVM."""
     import duckdb
 
-    warehouse = _spark_warehouse(warehouse_dir)
+    warehouse = spark_warehouse(warehouse_dir)
     con = duckdb.connect()
     con.execute(f"attach ':memory:' as {database}")
     _parquet_views(con, warehouse, schemas, database)
@@ -261,7 +269,7 @@ def duckdb_view_of_build(warehouse_dir: str | Path | None, into: Path) -> Path:
     Great Expectations suites read of a Spark build. Returns `into`."""
     import duckdb
 
-    warehouse = _spark_warehouse(warehouse_dir)
+    warehouse = spark_warehouse(warehouse_dir)
     into.mkdir(parents=True, exist_ok=True)
     for file_name, schemas in (("restricted.duckdb", RESTRICTED_SCHEMAS), ("wse_impact.duckdb", RESEARCH_SCHEMAS)):
         with duckdb.connect(str(into / file_name)) as con:

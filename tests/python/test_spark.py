@@ -47,11 +47,14 @@ def spark_pipeline(tmp_path_factory, damaged_build) -> Pipeline:
     warehouse_dir = root / "warehouse"
     env = dbt_env(landing_dir, warehouse_dir, DBT_LOG_PATH=str(root / "logs"), DBT_TARGET_PATH=str(root / "target"),
                   SPARK_LOCAL_IP="127.0.0.1", WSE_SPARK_DRIVER_MEMORY="2g")
-    proc = subprocess.run([str(BIN_DIR / "wse-impact"), "spark-build"], cwd=PROJECT_DIR, env=env,
+    # what a data manager runs: make's Spark build (landing check, registration, dbt build
+    # with every test, lineage docs) of a delivery with its own key
+    proc = subprocess.run(["make", "dbt-build", "ENGINE=spark"], cwd=PROJECT_DIR, env=env,
                           capture_output=True, text=True)
     (root / "spark-build.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise AssertionError(f"Spark build failed:\n{proc.stdout[-8000:]}\n{proc.stderr[-3000:]}")
+    assert (root / "target" / "static_index.html").is_file(), "no lineage docs of the Spark build"
     return Pipeline(landing_dir, warehouse_dir, root / "target", env)
 
 
@@ -185,16 +188,90 @@ def test_export_of_either_engine_gives_the_same_files(duckdb_pipeline, spark_pip
         assert filecmp.cmp(folders[0] / relative, folders[1] / relative, shallow=False), f"{relative} differs"
 
 
-def test_great_expectations_suites_pass_on_the_spark_build(spark_pipeline):
-    """The suites of the reference, intermediate and marts groups, on the tables the Spark
-    build wrote (read as on DuckDB, into pandas). The staging group reads the staging and
-    int_snapshots_checked views, which on Spark are metastore SQL, not files: not run here."""
-    proc = subprocess.run(
-        [str(BIN_DIR / "wse-impact"), "validate", "--engine", "spark", "--warehouse-dir",
-         str(spark_pipeline.warehouse_dir), "--no-docs", "--suites", "reference,intermediate,marts"],
-        cwd=PROJECT_DIR, env=spark_pipeline.env, capture_output=True, text=True)
+def test_great_expectations_suites_pass_on_the_spark_build(duckdb_pipeline, spark_pipeline, tmp_path):
+    """`make validate ENGINE=spark`: every suite of every group, the staging views included,
+    computed by Spark (GX's Spark engine on DataFrames of a session on the build's
+    metastore): the same suites and expectations as on the DuckDB build, all passing."""
+    from wse_impact.quality import Declarations, Warehouse, build_suites
+
+    proc = subprocess.run(["make", "validate", "ENGINE=spark", f"GX_DOCS_DIR={tmp_path / 'gx'}"],
+                          cwd=PROJECT_DIR, env=spark_pipeline.env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert " 0 failed" in proc.stdout
+    wh = Warehouse(duckdb_pipeline.warehouse_dir)
+    try:
+        suites = build_suites(wh, declarations=Declarations.load(duckdb_pipeline.target_dir / "manifest.json"))
+    finally:
+        wh.close()
+    n_expectations = sum(len(suite.expectations) for suite in suites)
+    assert f"{len(suites)} suites, {n_expectations} expectations, 0 failed" in proc.stdout, proc.stdout[-4000:]
+    assert any(suite.group == "staging" for suite in suites)
+    assert (tmp_path / "gx" / "index.html").is_file()
+
+
+# Run in its own process (one JVM per Derby metastore; a stopped session in the test process
+# would keep the metastore booted): plants violations in session views over the Spark
+# build's tables, points the project's own suites at them, and prints the failures.
+PLANT_ON_SPARK = """
+import json, sys
+from pathlib import Path
+from pyspark.sql import functions as F
+from wse_impact.quality import Declarations, SparkSource, build_suites, run_suites
+
+source = SparkSource(Path(sys.argv[1]))
+try:
+    spark = source.spark
+    base = spark.table("marts.control_base")
+    first, last = base.agg(F.min("person_id"), F.max("person_id")).first()
+    at = (F.col("person_id") == first) & (F.col("snapshot_quarter") == "2019Q4")
+    planted = (base.withColumn("age_class", F.when(at, F.lit("99-104")).otherwise(F.col("age_class")))
+               .withColumn("nationality_code", F.when(at, F.lit("7")).otherwise(F.col("nationality_code"))))
+    planted = planted.unionByName(planted.where((F.col("person_id") == last) & (F.col("snapshot_quarter") == "2022Q4")))
+    planted.createOrReplaceTempView("planted_control_base")
+    panel = spark.table("intermediate.int_person_quarters_classed")
+    row = panel.where("gross_quarterly_wage_eur >= 1000").orderBy("person_id", "snapshot_quarter").first()
+    wrong = (F.col("person_id") == row.person_id) & (F.col("snapshot_quarter") == row.snapshot_quarter)
+    panel.withColumn("gross_quarterly_wage_eur", F.when(wrong, F.lit(0.5)).otherwise(F.col("gross_quarterly_wage_eur"))
+                     ).createOrReplaceTempView("planted_panel")
+    wh = source.warehouse()
+    suites = build_suites(wh, ("intermediate", "marts"), Declarations.load(sys.argv[2]))
+    for suite in suites:
+        suite.sql = (suite.sql.replace("wse_impact.marts.control_base", "planted_control_base")
+                     .replace("intermediate.int_person_quarters_classed", "planted_panel"))
+    report = run_suites(suites, source)
+    print(json.dumps({"n_rows": base.count(), "failures": [str(f) for f in report.failures]}))
+finally:
+    source.close()
+"""
+
+
+def test_planted_violations_are_caught_by_spark_for_the_right_reason(spark_pipeline, tmp_path):
+    """A class label outside its scheme, a code not in its seed, a key duplicate and a value
+    outside its class, planted in views of the Spark build: each is reported by the suites
+    computed on Spark, with table, column, expectation and the planted values."""
+    import json
+
+    # a file: run with `python -c`, it ended with exit 0 and no output (pyspark printed
+    # "Skipping doctests")
+    script = tmp_path / "plant_on_spark.py"
+    script.write_text(PLANT_ON_SPARK)
+    proc = subprocess.run([str(BIN_DIR / "python"), str(script), str(spark_pipeline.warehouse_dir),
+                           str(spark_pipeline.target_dir / "manifest.json")],
+                          cwd=PROJECT_DIR, env=spark_pipeline.env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    expected = {
+        "marts.control_base | column age_class | expect_column_values_to_be_in_set": "examples '99-104'",
+        "marts.control_base | column nationality_code | expect_column_values_to_be_in_set": "examples '7'",
+        "marts.control_base | column person_id, snapshot_quarter | expect_compound_columns_to_be_unique": "'2022Q4')",
+        "marts.control_base | column (table) | expect_table_row_count_to_equal": f"observed {result['n_rows'] + 1}",
+        "intermediate.int_person_quarters_classed | column gross_quarterly_wage_eur, gross_quarterly_wage_class_lower"
+        " | expect_column_pair_values_a_to_be_greater_than_b": "examples (0.5, ",
+    }
+    found = {failure.rsplit(" | ", 1)[0]: failure for failure in result["failures"]}
+    assert set(found) == set(expected), "\n".join(result["failures"])
+    for key, example in expected.items():
+        assert example in found[key], found[key]
+        assert "raised:" not in found[key]
 
 
 def test_a_request_reads_the_output_models_of_a_spark_build(spark_pipeline, tmp_path):
