@@ -59,11 +59,16 @@ def test_metrics_are_computed_on_the_real_rows(handmade_build):
             assert report.element_counts[f"marts.{table}"] == n_rows
     finally:
         con.close()
-    for validation in report.results.values():
+    for suite, validation in report.results.items():
         for result in validation.results:
             assert not quality.raised_exception(result), quality.raised_exception(result)
             if "element_count" in (result.result or {}):
-                assert result.result["element_count"] > 0
+                # a key suite's rows are those whose key hash repeats: none in a sound build
+                # (the planted duplicate below shows they are found when there are)
+                if suite.endswith(".keys"):
+                    assert result.result["element_count"] == 0, suite
+                else:
+                    assert result.result["element_count"] > 0, suite
 
 
 def materialise(con, schema: str, name: str) -> None:

@@ -4,11 +4,13 @@ session's generated one with damaged lines planted (a quoted line break, wrong f
 counts, an unbalanced quote, bytes not UTF-8: fixture `damaged_build`, whose DuckDB build
 test_deliveries checks), so the quarantine compared is not empty.
 
-The Spark build runs `dbt build` with every dbt test of the project (contracts, class
-bounds, reconciliation, INSZ leak, the codes-in-the-seeds test that replaces the ENUMs):
-its success is the first assertion. The tables a Spark build writes are parquet files
-under the warehouse; they are read here with DuckDB (wse_impact.spark.research_connection),
-so the comparison needs no second JVM.
+The Spark build is what a data manager runs, `make dbt-build ENGINE=spark`: `dbt build`
+with every dbt test of the project (contracts, class bounds, reconciliation, INSZ leak, the
+codes-in-the-seeds test that replaces the ENUMs) and the lineage docs; its success is the
+first assertion. The tables a Spark build writes are parquet files under the warehouse;
+they are compared here with DuckDB (wse_impact.spark.research_connection), so the
+comparison needs no second JVM. The Great Expectations suites run on Spark itself
+(`make validate ENGINE=spark`, and planted violations), each in its own JVM.
 """
 
 from __future__ import annotations
