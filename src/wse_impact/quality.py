@@ -452,14 +452,17 @@ def key_suites(name: str, group: str, relation: str, table: str, keys: list[list
     runs on the other rows only: every duplicated key (and, rarely, two keys whose hashes
     collide, which GX then finds unique). Grouping by one fixed-size hash stays within the
     limit; a key without duplicates leaves no rows, which is the pass. Both engines have
-    `hash` (64 bits on DuckDB, 32 on Spark: more collisions there, the same result)."""
+    `hash` (64 bits on DuckDB, 32 on Spark: more collisions there, the same result). The
+    tables have aliases: Spark, which does not reserve its keywords by default, reads
+    `t where (c)` as a table alias `where` with a column list."""
     suites = []
     for i, key in enumerate(keys):
         columns = ", ".join(key)
         suites.append(Suite(f"{name}.keys" + (f".{i + 1}" if len(keys) > 1 else ""), group, relation, f"""
-            select {columns} from {table}
+            select {columns} from {table} as key_rows
             where ({where}) and hash({columns}) in (
-                select hash({columns}) from {table} where ({where}) group by hash({columns}) having count(*) > 1
+                select hash({columns}) from {table} as all_rows where ({where})
+                group by hash({columns}) having count(*) > 1
             )
         """, key_rules([key])))
     return suites
