@@ -105,8 +105,8 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/bench_generate.py
 
-# generate, dbt build and validate at each scale in one run (BENCH_SCALES=1.0,10 needs ~14 GB
-# and ~45 min on 2 cores); writes only under BENCH_DIR
+# generate, dbt build and validate at each scale in one run (BENCH_SCALES=1.0,10 peaks at
+# ~11 GB and takes ~20 min on 2 cores with nothing else running); writes only under BENCH_DIR
 BENCH_SCALES ?= 1.0,10
 BENCH_DIR ?= bench
 bench-scale: install
