@@ -408,22 +408,14 @@ def _build_system(states: dict[str, _State], links: tuple[Link, ...]):
     for name, state in states.items():
         offsets[name] = len(cells)
         cells.extend((name, i) for i in range(len(state.table)))
-    parent = list(range(len(cells)))
-
-    def root(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
+    same_count = protection.DisjointSets()
     for name, state in states.items():
         for dim in state.spec.constant_over:
             for rows in _rows_by_other_dimensions(state, dim).values():
-                for r in rows[1:]:
-                    parent[root(offsets[name] + r)] = root(offsets[name] + rows[0])
-    roots = sorted({root(c) for c in range(len(cells))})
+                same_count.join(offsets[name] + r for r in rows)
+    roots = sorted({same_count.find(c) for c in range(len(cells))})
     class_of_root = {r: k for k, r in enumerate(roots)}
-    cell_class = np.array([class_of_root[root(c)] for c in range(len(cells))])
+    cell_class = np.array([class_of_root[same_count.find(c)] for c in range(len(cells))])
     n = len(roots)
     true = np.zeros(n)
     n_cells = np.zeros(n)

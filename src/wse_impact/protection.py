@@ -74,6 +74,26 @@ ATTACKER_BIG = 1e9
 _TOL = 1e-6
 
 
+class DisjointSets:
+    """Union-find (path halving) over hashable items: which items end up connected."""
+
+    def __init__(self) -> None:
+        self.parent: dict = {}
+
+    def find(self, item):
+        parent = self.parent
+        while parent.setdefault(item, item) != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    def join(self, items) -> None:
+        """Put all `items` in the set of the first."""
+        items = list(items)
+        for item in items[1:]:
+            self.parent[self.find(item)] = self.find(items[0])
+
+
 @dataclass
 class CountSystem:
     """The count classes of a set of outputs and the relations the attacker knows."""
@@ -295,21 +315,12 @@ def choose_complements(system: CountSystem, sensitive: list[Sensitive], forced: 
             deviations_of[expr] = found
 
     # connected parts: expressions whose neighbourhoods share a class are chosen together
-    parent = {}
-
-    def root(a):
-        while parent.setdefault(a, a) != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
+    connected = DisjointSets()
     for expr, devs in deviations_of.items():
-        first = devs[0].classes[0]
-        for k in devs[0].classes:
-            parent[root(k)] = root(first)
+        connected.join(devs[0].classes)
     parts = defaultdict(list)
     for expr, devs in deviations_of.items():
-        parts[root(devs[0].classes[0])].append(expr)
+        parts[connected.find(devs[0].classes[0])].append(expr)
 
     optimal, worst_gap = True, 0.0
     protects: dict[int, list[str]] = defaultdict(list)
@@ -395,13 +406,7 @@ def audit(system: CountSystem, known: dict[int, tuple[float, float]], sensitive:
     problems = []
 
     # relations with the fixed classes substituted, and connected parts of the unknowns
-    parent = list(range(len(variables)))
-
-    def root(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
+    connected = DisjointSets()
 
     relations = []  # (row over variables, lo, hi)
     for kind, rows in (("eq", system.eq), ("ineq", system.ineq)):
@@ -415,20 +420,16 @@ def audit(system: CountSystem, known: dict[int, tuple[float, float]], sensitive:
                                     + (" = 0" if kind == "eq" else " <= 0"))
                 continue
             relations.append((part, -constant if kind == "eq" else -np.inf, -constant))
-            members = list(part)
-            for m in members[1:]:
-                parent[root(m)] = root(members[0])
+            connected.join(part)
     for expr in sensitive:
-        members = [vi[k] for k, _ in expr.coefs if k in vi]
-        for m in members[1:]:
-            parent[root(m)] = root(members[0])
+        connected.join(vi[k] for k, _ in expr.coefs if k in vi)
 
     by_part = defaultdict(list)
     for i in range(len(variables)):
-        by_part[root(i)].append(i)
+        by_part[connected.find(i)].append(i)
     rel_by_part = defaultdict(list)
     for rel in relations:
-        rel_by_part[root(next(iter(rel[0])))].append(rel)
+        rel_by_part[connected.find(next(iter(rel[0])))].append(rel)
 
     models = {}
 
@@ -460,7 +461,7 @@ def audit(system: CountSystem, known: dict[int, tuple[float, float]], sensitive:
         if not members:
             lower = upper = constant
         else:
-            local, a, lo, hi, b_lo, b_hi = model(root(members[0]))
+            local, a, lo, hi, b_lo, b_hi = model(connected.find(members[0]))
             c = np.zeros(len(local))
             for k, coef in expr.coefs:
                 if k in vi:

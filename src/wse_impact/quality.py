@@ -134,30 +134,23 @@ class Declarations:
     def columns(self, model: str) -> list[str]:
         return list(self.by_name[model].get("columns", {})) if model in self.by_name else []
 
+    def _declared(self, model: str, key: str, columns: Iterable[str] | None) -> list[tuple[str, Any]]:
+        """(column, declaration) for the model's columns (or `columns`) that declare `key`."""
+        found = ((column, self._meta(model, column, key))
+                 for column in (self.columns(model) if columns is None else columns))
+        return [(column, declared) for column, declared in found if declared]
+
     def codes(self, model: str, columns: Iterable[str] | None = None) -> list[CodeColumn]:
-        out = []
-        for column in self.columns(model) if columns is None else columns:
-            declared = self._meta(model, column, "codes")
-            if declared:
-                seed, seed_column = declared.split(".")
-                out.append(CodeColumn(column, seed, seed_column))
-        return out
+        return [CodeColumn(column, *declared.split("."))
+                for column, declared in self._declared(model, "codes", columns)]
 
     def classes(self, model: str, columns: Iterable[str] | None = None) -> list[ClassColumn]:
-        out = []
-        for column in self.columns(model) if columns is None else columns:
-            declared = self._meta(model, column, "classes")
-            if declared:
-                out.append(ClassColumn(column, declared["value"], declared["scheme"]))
-        return out
+        return [ClassColumn(column, declared["value"], declared["scheme"])
+                for column, declared in self._declared(model, "classes", columns)]
 
     def ranges(self, model: str, columns: Iterable[str] | None = None) -> list[ValueRange]:
-        out = []
-        for column in self.columns(model) if columns is None else columns:
-            declared = self._meta(model, column, "range")
-            if declared:
-                out.append(ValueRange(column, declared[0], declared[1]))
-        return out
+        return [ValueRange(column, declared[0], declared[1])
+                for column, declared in self._declared(model, "range", columns)]
 
     def unique_keys(self, model: str) -> list[list[str]]:
         """The column lists of the model's `unique_combination` data tests."""
