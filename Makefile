@@ -38,7 +38,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -54,7 +54,7 @@ endif
 # WSE_PSEUDONYM_KEY itself, and its build stops without one.
 ifeq ($(ENGINE),spark)
 # one JVM for the build and the docs: `wse-impact spark-build` checks and registers the
-# landing files, then runs dbt in its own process (src/wse_impact/spark.py)
+# landing files, then runs dbt in its own process (src/wse_impact/engines/spark.py)
 dbt-build: install java
 	mkdir -p $(WSE_WAREHOUSE_DIR)
 	export WSE_PSEUDONYM_KEY="$${WSE_PSEUDONYM_KEY:-$(DEMO_KEY)}"; \

@@ -42,9 +42,9 @@ def direct_run(manifest_path: str, dbt_warehouse: str, direct_warehouse: str) ->
     """Child process: execute the compiled models in one DuckDB session."""
     import duckdb
 
-    from wse_impact.dbt_plugin import Plugin
-    from wse_impact.delimited import read_delimited
-    from wse_impact.landing_check import sources_from_yaml
+    from wse_impact.engines.duckdb_plugin import Plugin
+    from wse_impact.landing.delimited import read_delimited
+    from wse_impact.landing.check import sources_from_yaml
 
     manifest = json.loads(Path(manifest_path).read_text())
     nodes = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}

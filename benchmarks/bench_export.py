@@ -30,8 +30,8 @@ def main() -> int:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    from wse_impact.disclosure import DisclosureRules
-    from wse_impact.export import export_outputs
+    from wse_impact.release.disclosure import DisclosureRules
+    from wse_impact.release.export import export_outputs
 
     rules = DisclosureRules(rounding_base=args.round_to)
     with tempfile.TemporaryDirectory() as tmp:

@@ -84,7 +84,7 @@ def main() -> int:
     parser.add_argument("--work-dir", default=None, help="where the warehouses go (default: a temporary folder)")
     args = parser.parse_args()
 
-    from wse_impact.pseudonym import ensure_demo_key
+    from wse_impact.landing.pseudonym import ensure_demo_key
 
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench_spark_"))
     work.mkdir(parents=True, exist_ok=True)

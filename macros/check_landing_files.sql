@@ -1,11 +1,11 @@
 {#- Structural check of every declared landing file before anything is built (run as an
     `on-run-start` hook). The declared sources (external_location + columns with their
     data_type) go as JSON to `wse_check_landing`, a function of the project's dbt-duckdb
-    plugin (src/wse_impact/landing_check.py); it returns '' or the list of problems, and
+    plugin (src/wse_impact/landing/check.py); it returns '' or the list of problems, and
     this macro stops the run with that list, naming each file and its problem.
     Runs for `dbt build`, `run` and `test` (not `seed`); skip with `--vars '{check_landing_files: false}'` (e.g. to build seeds only).
     On Spark, `wse-impact spark-build` runs the same check in Python before it registers the
-    files (src/wse_impact/spark.py): the hook is DuckDB's only. -#}
+    files (src/wse_impact/engines/spark.py): the hook is DuckDB's only. -#}
 {% macro check_landing_files() %}
     {%- if execute and target.type == 'duckdb' and var('check_landing_files', true) and flags.WHICH in ['build', 'run', 'test'] -%}
         {%- set declared = [] -%}

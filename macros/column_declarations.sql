@@ -1,5 +1,5 @@
 {#- Column declarations, made once as column meta in the models' yml and read here (and by
-    the Great Expectations suites, src/wse_impact/quality.py, from dbt's manifest):
+    the Great Expectations suites, src/wse_impact/quality/, from dbt's manifest):
 
     - `codes: <seed>.<column>`: a code column takes its values from that seed column; it is
       stored as the seed column's ENUM type (its `enum_type` meta, macros/enum_types.sql).

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from wse_impact.landing_check import DEFAULT_LANDING_DIR
+from wse_impact.settings import DEFAULT_LANDING_DIR
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -22,14 +22,14 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _demo_key(args: argparse.Namespace) -> int:
-    from wse_impact.pseudonym import ensure_demo_key
+    from wse_impact.landing.pseudonym import ensure_demo_key
 
     print(ensure_demo_key())
     return 0
 
 
 def _check_landing(args: argparse.Namespace) -> int:
-    from wse_impact.landing_check import check_sources, format_problems, sources_from_yaml
+    from wse_impact.landing.check import check_sources, format_problems, sources_from_yaml
 
     sources = sources_from_yaml(Path(args.project_dir), args.landing_dir)
     problems = check_sources(sources, base_dir=Path(args.project_dir))
@@ -47,7 +47,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace):
-    from wse_impact.review import Review
+    from wse_impact.review.workflow import Review
 
     return Review.of(args.warehouse_dir)
 
@@ -67,10 +67,11 @@ def _request(args: argparse.Namespace) -> int:
     """Researcher: ask for outputs to be released (or see one's own requests)."""
     import warnings
 
-    from wse_impact.disclosure import DisclosureRules
-    from wse_impact.export import engine_name, read_output_tables, read_outputs, research_db_path
-    from wse_impact.researcher_query import QueryRefused, aggregate, connect_research_db
-    from wse_impact.review import ReviewRefused, current_user
+    from wse_impact.release.disclosure import DisclosureRules
+    from wse_impact.release.export import read_output_tables, read_outputs
+    from wse_impact.settings import engine_name, research_db_path
+    from wse_impact.release.researcher_query import QueryRefused, aggregate, connect_research_db
+    from wse_impact.review.workflow import ReviewRefused, current_user
 
     user = current_user()
     try:
@@ -91,7 +92,7 @@ def _request(args: argparse.Namespace) -> int:
                                 "request output models only")
         if args.output:
             if spark_build:
-                from wse_impact.spark import research_connection
+                from wse_impact.engines.spark import research_connection
 
                 with research_connection(args.warehouse_dir) as con:
                     available = read_output_tables(con, "outputs", "wse_impact")
@@ -129,7 +130,7 @@ def _request(args: argparse.Namespace) -> int:
 
 def _review_command(args: argparse.Namespace) -> int:
     """Custodian: list, read, approve or reject requests."""
-    from wse_impact.review import ReviewRefused, current_user
+    from wse_impact.review.workflow import ReviewRefused, current_user
 
     user = current_user()
     try:
@@ -158,7 +159,7 @@ def _review_command(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from wse_impact.review import ReviewRefused, current_user
+    from wse_impact.review.workflow import ReviewRefused, current_user
 
     user = current_user()
     try:
@@ -170,7 +171,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from wse_impact.review import audit_problems
+    from wse_impact.review.workflow import audit_problems
 
     problems = audit_problems(_review(args), export_dir=args.export_dir)
     if problems:
@@ -185,7 +186,8 @@ def _audit(args: argparse.Namespace) -> int:
 def _purge(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from wse_impact.export import purge_exports, restricted_dir_of
+    from wse_impact.release.export import purge_exports
+    from wse_impact.settings import restricted_dir_of
 
     restricted = restricted_dir_of(args.warehouse_dir)
     purged = purge_exports(args.export_dir, date.fromisoformat(args.today) if args.today else None,
@@ -286,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _spark_build(args: argparse.Namespace) -> int:
-    from wse_impact import spark
+    from wse_impact.engines import spark
 
     return spark.main([*(["--docs"] if args.docs else []), *args.dbt_args])
 

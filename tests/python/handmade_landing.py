@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from wse_impact.delimited import LINEAGE_COLUMNS
+from wse_impact.landing.delimited import LINEAGE_COLUMNS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STUDY_QUARTERS = [f"{y}Q{q}" for y in range(2014, 2023) for q in range(1, 5)]

@@ -1,4 +1,4 @@
-"""The line reader of the landing extracts (src/wse_impact/delimited.py), tried on files that
+"""The line reader of the landing extracts (src/wse_impact/landing/delimited.py), tried on files that
 try to break it.
 
 - Well-formed files written by Python's csv module with fields holding delimiters, quotes
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from wse_impact.delimited import file_problems, read_delimited
+from wse_impact.landing.delimited import file_problems, read_delimited
 
 WIDTH = 5
 # no "\r": a CR before the LF is part of the line end (CRLF files), so a field ending in CR

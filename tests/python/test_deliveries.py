@@ -54,7 +54,7 @@ def query(db: Path, sql: str):
 
 
 def valid_insz_of(csv_files: list[Path]) -> set[str]:
-    from wse_impact.insz import is_valid_insz
+    from wse_impact.landing.insz import is_valid_insz
 
     found = set()
     for path in csv_files:
@@ -261,7 +261,7 @@ def test_damaged_lines_reconcile_file_by_file(damaged_build):
 
 
 def test_a_file_mostly_damaged_still_stops_the_build(landing_dir, tmp_path):
-    from wse_impact.landing_check import check_sources, sources_from_yaml
+    from wse_impact.landing.check import check_sources, sources_from_yaml
 
     landing = Path(shutil.copytree(landing_dir, tmp_path / "landing"))
     amif = landing / "measures" / "amif.csv"

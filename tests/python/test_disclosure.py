@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from wse_impact.disclosure import (
+from wse_impact.release.disclosure import (
     DEFAULT_RULES,
     DisclosureRules,
     Link,
@@ -18,7 +18,7 @@ from wse_impact.disclosure import (
     ratio_step,
     rounding_interval,
 )
-from wse_impact import protection
+from wse_impact.release import protection
 
 BY_SEX = OutputSpec("by_sex", dimensions=("measure_code", "sex_code"), additive=("sex_code",))
 MEANS = OutputSpec(

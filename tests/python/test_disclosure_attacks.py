@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wse_impact import protection
-from wse_impact.disclosure import (
+from wse_impact.release import protection
+from wse_impact.release.disclosure import (
     DisclosureRules,
     Link,
     Magnitude,
@@ -27,7 +27,7 @@ from wse_impact.disclosure import (
     ratio_step,
     rounding_interval,
 )
-from wse_impact.export import ExportRefused, export_outputs, published_table
+from wse_impact.release.export import ExportRefused, export_outputs, published_table
 
 T = 10
 TODAY = date(2026, 6, 1)

@@ -16,8 +16,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-import wse_impact.export as export_module
-from wse_impact.export import (
+import wse_impact.release.export as export_module
+from wse_impact.release.export import (
     RELEASE_LOG,
     ExportRefused,
     export_outputs,
@@ -26,7 +26,7 @@ from wse_impact.export import (
 )
 
 from wse_impact.project import retain_until as configured_retain_until
-from wse_impact.review import current_user
+from wse_impact.review.workflow import current_user
 
 BIN_DIR = Path(sys.executable).parent
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from wse_impact.delimited import LINEAGE_COLUMNS
+from wse_impact.landing.delimited import LINEAGE_COLUMNS
 from wse_impact.generate import MANIFEST, generate_landing
-from wse_impact.insz import generate_insz, is_valid_insz
+from wse_impact.landing.insz import generate_insz, is_valid_insz
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SEEDS = PROJECT_DIR / "seeds"

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import BIN_DIR, PROJECT_DIR, dbt_env, run_dbt
 from handmade_landing import PERSONS, declared_sources, write_clean_landing, write_snapshot
-from wse_impact.landing_check import check_sources, sources_from_yaml
+from wse_impact.landing.check import check_sources, sources_from_yaml
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from conftest import TEST_KEY, build_pipeline, dbt_env, run_dbt
-from wse_impact.insz import is_valid_insz
+from wse_impact.landing.insz import is_valid_insz
 
 INSZ_LIKE = re.compile(r"(?<!\d)\d{11}(?!\d)")
 

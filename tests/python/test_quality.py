@@ -187,7 +187,7 @@ def test_stock_gx_sql_source_fails_for_the_wrong_reason_the_duckdb_source_for_th
     the DuckDB data source it fails because of the one planted value, and passes without it."""
     import great_expectations as gx
 
-    from wse_impact.gx_duckdb import add_duckdb_datasource
+    from wse_impact.quality.gx_duckdb import add_duckdb_datasource
 
     db = tmp_path / "toy.duckdb"
     with duckdb.connect(str(db)) as con:
@@ -343,8 +343,8 @@ def test_the_unit_test_declarations_equal_the_yml(pipeline):
 def test_memory_limits_are_a_share_of_the_machine_or_an_amount(monkeypatch):
     """Both settings (dbt's and the suites') read "40%" as a share of the machine's memory and
     pass an amount on as it is; DuckDB takes what they give."""
-    from wse_impact import memory
-    from wse_impact.dbt_plugin import memory_limit as dbt_memory_limit
+    from wse_impact import settings as memory
+    from wse_impact.settings import duckdb_memory_limit as dbt_memory_limit
 
     monkeypatch.setattr(memory, "machine_memory_bytes", lambda: 10 * 2**30)
     assert memory.memory_limit("40%") == "4096MiB" and memory.memory_limit(" 6GB ") == "6GB"

@@ -20,9 +20,9 @@ import pytest
 
 from conftest import BIN_DIR
 from test_export import keys_in, standard_outputs, write_research_db
-from wse_impact.audit_log import AuditLog
-from wse_impact.researcher_query import QueryRefused, aggregate, connect_research_db
-from wse_impact.review import Review, ReviewRefused, audit_problems, current_user
+from wse_impact.review.audit_log import AuditLog
+from wse_impact.release.researcher_query import QueryRefused, aggregate, connect_research_db
+from wse_impact.review.workflow import Review, ReviewRefused, audit_problems, current_user
 
 TODAY = date(2026, 6, 1)
 RESEARCHER, OTHER_RESEARCHER = "alice", "bob"
@@ -253,7 +253,7 @@ def test_a_removed_audit_log_line_is_detected(logged):
 
 def test_a_rewritten_chain_still_fails_the_head(logged):
     """An attacker who recomputes every hash after editing an entry still leaves the head file."""
-    from wse_impact.audit_log import _digest
+    from wse_impact.review.audit_log import _digest
 
     path = logged.log.path
     entries = [json.loads(line) for line in path.read_text().splitlines()]

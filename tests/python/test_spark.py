@@ -8,7 +8,7 @@ The Spark build is what a data manager runs, `make dbt-build ENGINE=spark`: `dbt
 with every dbt test of the project (contracts, class bounds, reconciliation, INSZ leak, the
 codes-in-the-seeds test that replaces the ENUMs) and the lineage docs; its success is the
 first assertion. The tables a Spark build writes are parquet files under the warehouse;
-they are compared here with DuckDB (wse_impact.spark.research_connection), so the
+they are compared here with DuckDB (wse_impact.engines.spark.research_connection), so the
 comparison needs no second JVM. The Great Expectations suites run on Spark itself
 (`make validate ENGINE=spark`, and planted violations), each in its own JVM.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN_DIR, PROJECT_DIR, TEST_KEY, Pipeline, dbt_env
-from wse_impact.spark import RESEARCH_SCHEMAS, RESTRICTED_SCHEMAS, research_connection, spark_root
+from wse_impact.engines.spark import RESEARCH_SCHEMAS, RESTRICTED_SCHEMAS, research_connection, spark_root
 
 MARTS = ["beneficiary_base", "control_base", "beneficiary_measures", "base_file_delivery"]
 OUTPUTS = ["beneficiaries_by_profile", "employment_around_measure", "socio_economic_position_by_quarter"]
@@ -103,7 +103,7 @@ def both(duckdb_pipeline, spark_pipeline, tmp_path_factory):
     duck.execute(f"attach '{duckdb_pipeline.research_db}' as wse_impact (read_only)")
     spark = research_connection(spark_pipeline.warehouse_dir)
     from wse_impact.quality import Warehouse
-    from wse_impact.spark import duckdb_view_of_build
+    from wse_impact.engines.spark import duckdb_view_of_build
 
     # the Spark build's restricted and research tables, laid out as a DuckDB build
     spark_all = Warehouse(duckdb_view_of_build(spark_pipeline.warehouse_dir, tmp_path_factory.mktemp("spark_view"))).con
@@ -176,7 +176,7 @@ def test_key_never_in_spark_sql_logs_plans_or_metastore(spark_pipeline):
 def test_export_of_either_engine_gives_the_same_files(duckdb_pipeline, spark_pipeline, tmp_path):
     """The disclosure gate on the outputs each engine built (read from the Spark build's
     parquet files through DuckDB) writes byte-identical CSVs."""
-    from wse_impact.export import export_outputs
+    from wse_impact.release.export import export_outputs
 
     folders = []
     for engine, built in (("duckdb", duckdb_pipeline), ("spark", spark_pipeline)):
@@ -279,7 +279,7 @@ def test_planted_violations_are_caught_by_spark_for_the_right_reason(spark_pipel
 def test_a_request_reads_the_output_models_of_a_spark_build(spark_pipeline, tmp_path):
     """The release review starts the same way on a Spark build: the researcher's request
     reads the output models from its parquet files and runs the gate."""
-    from wse_impact.review import current_user
+    from wse_impact.review.workflow import current_user
 
     warehouse = tmp_path / "warehouse"
     shutil.copytree(spark_pipeline.warehouse_dir / "spark" / "warehouse", warehouse / "spark" / "warehouse")

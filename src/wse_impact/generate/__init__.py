@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wse_impact.checksums import sha256_of
+from wse_impact.landing.checksums import sha256_of
 
 GENERATOR_VERSION = "2"  # 2: the manifest records each file's size and SHA-256
 MANIFEST = "_generated.json"

@@ -13,7 +13,7 @@ import numpy as np
 from wse_impact.generate.reference import (
     BRUSSELS, FLEMISH, N_QUARTERS, WALLOON, Reference, quarter_of, quarter_start,
 )
-from wse_impact.insz import generate_insz
+from wse_impact.landing.insz import generate_insz
 
 # ----- sizes at scale 1.0 ----------------------------------------------------------------------
 N_BENEFICIARIES = 150_000

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
-from wse_impact.delimited import LINEAGE_COLUMNS
+from wse_impact.landing.delimited import LINEAGE_COLUMNS
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 SEEDS_DIR = PROJECT_DIR / "seeds"

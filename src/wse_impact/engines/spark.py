@@ -37,9 +37,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wse_impact.landing_check import check_sources, format_problems, sources_from_graph
+from wse_impact.landing.check import check_sources, format_problems, sources_from_graph
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from wse_impact.settings import PROJECT_DIR, RESEARCH_DB, RESTRICTED_DB, warehouse_dir as default_warehouse_dir
 # restricted (INSZ, exact values) and research (pseudonymised, classed) schemas of the one
 # Spark catalog; see README "Spark"
 RESEARCH_SCHEMAS = ("marts", "outputs", "reference")
@@ -47,7 +47,7 @@ RESTRICTED_SCHEMAS = ("staging", "intermediate", "wse", "dwh")
 
 
 def spark_root(warehouse_dir: str | Path | None = None) -> Path:
-    return Path(warehouse_dir or os.environ.get("WSE_WAREHOUSE_DIR", "warehouse")).resolve() / "spark"
+    return default_warehouse_dir(warehouse_dir).resolve() / "spark"
 
 
 def session_config(warehouse_dir: str | Path | None = None) -> dict[str, str]:
@@ -95,8 +95,8 @@ def register_functions(spark) -> None:
     from pyspark.sql.functions import udf
     from pyspark.sql.types import LongType, StringType
 
-    from wse_impact.dbt_plugin import file_sha256, file_size
-    from wse_impact.pseudonym import keyed_hash_udf
+    from wse_impact.engines.duckdb_plugin import file_sha256, file_size
+    from wse_impact.landing.pseudonym import keyed_hash_udf
 
     spark.udf.register("wse_keyed_hash", udf(keyed_hash_udf, StringType()))
     # these read files: never cache or fold them
@@ -142,7 +142,7 @@ def register_sources(spark, declared: list[dict[str, Any]], warehouse_dir: str |
 def _register_delimited(spark, source, schema: str, table: str, warehouse_dir) -> None:
     import pyarrow.parquet as pq
 
-    from wse_impact.landing_check import read_landing_source
+    from wse_impact.landing.check import read_landing_source
 
     parsed = read_landing_source(source["meta"], source["name"], source["identifier"])
     location = spark_root(warehouse_dir) / "landing" / schema / table
@@ -188,7 +188,7 @@ def _sql_text(value: Any) -> str:
 # ------------------------------------------------------------------------------------ run
 
 def dbt_env_ready() -> None:
-    from wse_impact.pseudonym import pseudonym_key
+    from wse_impact.landing.pseudonym import pseudonym_key
 
     pseudonym_key()  # stops with the same message as the DuckDB build when the key is missing
     os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
@@ -271,7 +271,7 @@ def duckdb_view_of_build(warehouse_dir: str | Path | None, into: Path) -> Path:
 
     warehouse = spark_warehouse(warehouse_dir)
     into.mkdir(parents=True, exist_ok=True)
-    for file_name, schemas in (("restricted.duckdb", RESTRICTED_SCHEMAS), ("wse_impact.duckdb", RESEARCH_SCHEMAS)):
+    for file_name, schemas in ((RESTRICTED_DB, RESTRICTED_SCHEMAS), (RESEARCH_DB, RESEARCH_SCHEMAS)):
         with duckdb.connect(str(into / file_name)) as con:
             _parquet_views(con, warehouse, schemas)
     return into

@@ -35,9 +35,10 @@ from pathlib import Path
 
 import yaml
 
-from wse_impact.audit_log import AuditLog
-from wse_impact.checksums import sha256_of
-from wse_impact.export import CHECKSUMS, REPORT
+from wse_impact.review.audit_log import AuditLog
+from wse_impact.landing.checksums import sha256_of
+from wse_impact.settings import export_dir as default_export_dir
+from wse_impact.release.export import CHECKSUMS, REPORT
 
 ROLES_FILE = "roles.yml"
 AUDIT_LOG = "audit_log.jsonl"
@@ -68,7 +69,7 @@ class Review:
 
     @classmethod
     def of(cls, warehouse_dir: str | Path | None = None, project: str | Path | None = None) -> "Review":
-        from wse_impact.export import restricted_dir_of
+        from wse_impact.settings import restricted_dir_of
         from wse_impact.project import project_vars
 
         required = int(project_vars(project).get("release_approvals_required", DEFAULT_APPROVALS_REQUIRED))
@@ -153,7 +154,7 @@ class Review:
                        today: date | None = None, rules=None) -> str:
         """Run the gate on `outputs` (name -> table) and keep what would be released; returns
         the request id. Raises `ReviewRefused` (recorded in the audit log) when the gate refuses."""
-        from wse_impact.export import ExportRefused, check_release
+        from wse_impact.release.export import ExportRefused, check_release
         from wse_impact.project import output_specs
 
         self.require(user, "researchers")
@@ -231,7 +232,7 @@ class Review:
         }
 
     def _differences(self, request_id: str) -> list[str]:
-        from wse_impact.export import release_log_entries
+        from wse_impact.release.export import release_log_entries
 
         now = json.loads((self.folder(request_id) / TRUE_COUNTS_FILE).read_text())
         lines = []
@@ -265,7 +266,7 @@ class Review:
 
     def release_request(self, user: str, request_id: str, export_dir: str | Path | None = None,
                         today: date | None = None) -> Path:
-        from wse_impact.export import ExportRefused, publish_release
+        from wse_impact.release.export import ExportRefused, publish_release
 
         roles = self.roles()
         if user not in roles["custodians"] | roles["researchers"]:
@@ -325,8 +326,8 @@ def audit_problems(review: Review, export_dir: str | Path | None = None) -> list
     """Breaks of the audit log's chain, and releases whose files no longer match the hashes
     the log recorded when they were released (a purged release is gone, not changed)."""
     problems = review.log.verify()
-    export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
-    from wse_impact.export import read_release_log
+    export_dir = default_export_dir(export_dir)
+    from wse_impact.release.export import read_release_log
 
     purged = {e.get("folder") for e in read_release_log(review.restricted) if e.get("event") == "purge"}
     for entry in review.log.entries():

@@ -24,7 +24,7 @@ Rules, in the order applied:
 3b. **Primary, shares** (`share_*` columns): a share is suppressed when the persons it
    implies with the attribute (n_persons x share), or without it, number 1 to
    `min_persons` - 1: a share of 1 in 20 is a cell of one person.
-4. **Secondary (complementary), by optimisation** (`wse_impact.protection`): every count
+4. **Secondary (complementary), by optimisation** (`wse_impact.release.protection`): every count
    below the threshold, and every difference between linked outputs' cells (a subset and its
    superset) of 1 to `min_persons` - 1 persons, must keep a protection interval in what an
    attacker can derive from all released tables together (and from earlier releases of the
@@ -59,7 +59,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from wse_impact import protection
+from wse_impact.release import protection
 
 __all__ = [
     "DisclosureRules",
@@ -403,7 +403,7 @@ def _select(state: _State, where: dict) -> pd.Series:
 
 
 def _build_system(states: dict[str, _State], links: tuple[Link, ...]):
-    """The attacker's relations over count classes (see `wse_impact.protection`)."""
+    """The attacker's relations over count classes (see `wse_impact.release.protection`)."""
     offsets, cells = {}, []
     for name, state in states.items():
         offsets[name] = len(cells)

@@ -6,7 +6,7 @@ into nulls, and neither tells the line a record started on once a quoted field h
 line break. A real extract has such lines (a stray `;` in a free-text field), and one bad
 line of 150,000 must not block a delivery, nor be lost. So the landing extracts are read
 here, and the result is loaded as the source table (through the project's dbt-duckdb
-plugin, `src/wse_impact/dbt_plugin.py`):
+plugin, `src/wse_impact/engines/duckdb_plugin.py`):
 
 - a **record** is a line (or, when a quoted field holds a line break, several lines) with as
   many fields as the header; it keeps the number of the line it starts on;

@@ -3,7 +3,7 @@
 `export_outputs` reads every table of schema `outputs` from the research database (opened
 read-only), refuses the whole export, writing nothing, when any output is not an aggregate
 (person-level rows, a person identifier, INSZ-like values, exact amounts or exact dates),
-applies `wse_impact.disclosure.protect` to all outputs together (with the output specs
+applies `wse_impact.release.disclosure.protect` to all outputs together (with the output specs
 declared in the outputs' yml and the counts earlier releases published), refuses when a
 cell's true count differs from an earlier release's by 1 to threshold-1 persons
 (differencing on true values), runs the protection audit on exactly the tables that would be
@@ -35,8 +35,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from wse_impact.checksums import sha256_of
-from wse_impact.disclosure import (
+from wse_impact.landing.checksums import sha256_of
+from wse_impact.release.disclosure import (
     COUNT,
     CONTRIBUTOR_PREFIX,
     DEFAULT_RULES,
@@ -50,7 +50,9 @@ from wse_impact.disclosure import (
     infer_spec,
     protect,
 )
-from wse_impact.insz import check_digits
+from wse_impact.landing.insz import check_digits
+from wse_impact.settings import engine_name, research_db_path, restricted_dir_of
+from wse_impact.settings import export_dir as default_export_dir
 from wse_impact.project import output_specs
 from wse_impact.project import retain_until as configured_retain_until
 
@@ -67,13 +69,10 @@ __all__ = [
     "export_outputs",
     "purge_exports",
     "published_table",
-    "restricted_dir_of",
 ]
 
 RETENTION_WARNING_DAYS = 60
 OUTPUT_SCHEMA = "outputs"
-RESEARCH_DB = "wse_impact.duckdb"
-RESTRICTED_SUBDIR = "disclosure"  # in the warehouse folder, next to restricted.duckdb
 RELEASE_LOG = "release_log.jsonl"
 CUSTODIAN_REPORTS = "checking_reports"
 REPORT = "checking_report.json"
@@ -121,7 +120,7 @@ _INSZ_LIKE = re.compile(r"^\s*\d{2}[.]?\d{2}[.]?\d{2}[-.]?\d{3}[.]?\d{2}\s*$")
 
 def passes_insz_check(digits: str) -> bool:
     """11 digits whose last two are 97 - (first nine mod 97), or the same with a '2' prefix
-    (births from 2000). Looser than `wse_impact.insz.is_valid_insz` on purpose: the gate
+    (births from 2000). Looser than `wse_impact.landing.insz.is_valid_insz` on purpose: the gate
     refuses anything that might be an INSZ, whatever its date part says."""
     if len(digits) != 11 or not digits.isdigit():
         return False
@@ -184,11 +183,6 @@ def gate_problems(name: str, table: pd.DataFrame) -> list[str]:
 
 # --- reading -------------------------------------------------------------------------------
 
-def research_db_path(warehouse_dir: str | Path | None = None) -> Path:
-    warehouse_dir = Path(warehouse_dir or os.environ.get("WSE_WAREHOUSE_DIR", "warehouse"))
-    return warehouse_dir / RESEARCH_DB
-
-
 def read_outputs(db_path: str | Path, schema: str = OUTPUT_SCHEMA) -> dict[str, pd.DataFrame]:
     """Every table of `schema`, read from the DuckDB file opened read-only."""
     db_path = Path(db_path)
@@ -213,22 +207,7 @@ def read_output_tables(con, schema: str = OUTPUT_SCHEMA, catalog: str | None = N
     return {name: con.execute(f'select * from {prefix}"{schema}"."{name}" order by all').df() for name in names}
 
 
-def engine_name(engine: str | None = None) -> str:
-    """The engine whose build is read: the argument, else $ENGINE, else duckdb."""
-    name = (engine or os.environ.get("ENGINE") or "duckdb").lower()
-    if name not in ("duckdb", "spark"):
-        raise ExportRefused(f"unknown engine {name!r}: duckdb or spark")
-    return name
-
-
 # --- release log (restricted) and differencing on true values -----------------------------
-
-def restricted_dir_of(warehouse_dir: str | Path | None = None) -> Path:
-    """Where the custodian's reports and the release log live: next to the restricted
-    database, never in the export folder."""
-    warehouse_dir = Path(warehouse_dir or os.environ.get("WSE_WAREHOUSE_DIR", "warehouse"))
-    return warehouse_dir / RESTRICTED_SUBDIR
-
 
 def _true_counts(outputs: dict[str, pd.DataFrame], specs: dict[str, OutputSpec]) -> dict[str, dict[str, float]]:
     counts = {}
@@ -455,7 +434,7 @@ def check_release(
         raise ExportRefused(f"export refused: {into} already exists (a release is never overwritten)")
 
     if outputs is None and engine_name(engine) == "spark":
-        from wse_impact.spark import research_connection, spark_root
+        from wse_impact.engines.spark import research_connection, spark_root
 
         with research_connection(warehouse_dir) as con:
             outputs = read_output_tables(con, OUTPUT_SCHEMA, "wse_impact")
@@ -557,7 +536,7 @@ def check_release(
             report["outputs"][name] = entry
 
         if PLOT_OUTPUT in tables:
-            from wse_impact.plot import plot_employment_around_measure
+            from wse_impact.release.plot import plot_employment_around_measure
 
             if plot_employment_around_measure(tables[PLOT_OUTPUT], partial / PLOT_FILE):
                 files.append(PLOT_FILE)
@@ -587,7 +566,7 @@ def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export
     record it (the custodian's report and the release log, on the restricted side)."""
     today = today or date.today()
     staged = Path(staged)
-    export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
+    export_dir = default_export_dir(export_dir)
     restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of()
     state, message = retention_status(today, date.fromisoformat(log_entry["retain_until"]))
     if state == "expired":
@@ -626,7 +605,7 @@ def export_outputs(warehouse_dir: str | Path | None = None, export_dir: str | Pa
     retain_until, outputs, specs, links, source, project) then `publish_release`. The command
     line releases only through the review (review.py); this is for tests and tools."""
     today = today or date.today()
-    export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
+    export_dir = default_export_dir(export_dir)
     restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of(warehouse_dir)
     if (export_dir / today.isoformat()).exists():
         raise ExportRefused(f"export refused: {export_dir / today.isoformat()} already exists (a release is never overwritten)")
@@ -650,7 +629,7 @@ def purge_exports(export_dir: str | Path | None = None, today: date | None = Non
     """Delete every export folder once the retention date (default: the project's
     `vars: retain_until`) has passed; log each deletion in the restricted release log."""
     today = today or date.today()
-    export_dir = Path(export_dir or os.environ.get("WSE_EXPORT_DIR", "exports"))
+    export_dir = default_export_dir(export_dir)
     retain_until = retain_until or configured_retain_until(project)
     restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of()
     purged = []

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from wse_impact.disclosure import COUNT, Link, Magnitude, OutputSpec
+from wse_impact.settings import PROJECT_DIR
+
+from wse_impact.release.disclosure import COUNT, Link, Magnitude, OutputSpec
 
 __all__ = ["project_dir", "project_vars", "retain_until", "output_specs"]
 
@@ -26,7 +28,7 @@ PROJECT_FILE = "dbt_project.yml"
 def project_dir(explicit: str | Path | None = None) -> Path:
     """The dbt project: `explicit`, else $DBT_PROJECT_DIR, else the working directory or the
     project this package is installed from (editable install), whichever has dbt_project.yml."""
-    candidates = [explicit, os.environ.get("DBT_PROJECT_DIR"), Path.cwd(), Path(__file__).resolve().parents[2]]
+    candidates = [explicit, os.environ.get("DBT_PROJECT_DIR"), Path.cwd(), PROJECT_DIR]
     for candidate in candidates:
         if candidate and (Path(candidate) / PROJECT_FILE).is_file():
             return Path(candidate)

@@ -24,11 +24,11 @@ from pathlib import Path
 from string import Template
 from typing import Any, Iterable
 
-from wse_impact.delimited import DELIMITER_NAMES, LINEAGE_COLUMNS, file_problems, read_delimited
+from wse_impact import settings
+from wse_impact.landing.delimited import DELIMITER_NAMES, LINEAGE_COLUMNS, file_problems, read_delimited
 
 # where the synthetic demo's landing files go when WSE_LANDING_DIR is not set; a delivery is
 # always named by WSE_LANDING_DIR (README, "Deliveries and the synthetic demo")
-DEFAULT_LANDING_DIR = "data/synthetic"
 
 
 class LandingCheckError(RuntimeError):
@@ -112,11 +112,6 @@ def sources_from_graph(graph_sources: Iterable[dict[str, Any]], landing: Path | 
     return declared
 
 
-def landing_dir() -> Path:
-    """The landing folder of this run: $WSE_LANDING_DIR, else the synthetic demo's folder."""
-    return Path(os.environ.get("WSE_LANDING_DIR") or DEFAULT_LANDING_DIR)
-
-
 def landing_file(template: str, name: str, identifier: str | None = None) -> str:
     """A source's `landing_file` (e.g. 'measures/{name}.csv'), relative to the landing folder."""
     return template.format(name=name, identifier=identifier or name)
@@ -124,7 +119,7 @@ def landing_file(template: str, name: str, identifier: str | None = None) -> str
 
 def landing_file_path(template: str, source: dict[str, Any], landing: Path | None = None) -> Path:
     """A source's `landing_file` inside the landing folder."""
-    return (landing or landing_dir()) / landing_file(template, source["name"], source.get("identifier"))
+    return (landing or settings.landing_dir()) / landing_file(template, source["name"], source.get("identifier"))
 
 
 def read_landing_source(meta: dict[str, Any], name: str, identifier: str | None = None):
@@ -132,7 +127,7 @@ def read_landing_source(meta: dict[str, Any], name: str, identifier: str | None 
     the project's reader, as both engines load it; `LandingCheckError` when the file as a
     whole cannot be built."""
     relative = landing_file(meta["landing_file"], name, identifier)
-    path = landing_dir() / relative
+    path = settings.landing_dir() / relative
     if not path.is_file():
         raise LandingCheckError([f"{relative}: file missing (source {name}, expected at {path})"])
     parsed = read_delimited(path, name=relative, delimiter=meta.get("delimiter", ","), quote=meta.get("quote", '"'))
@@ -151,7 +146,7 @@ def sources_from_yaml(project_dir: Path, landing_dir: str | None = None) -> list
     """
     import yaml
 
-    landing = landing_dir or os.environ.get("WSE_LANDING_DIR") or DEFAULT_LANDING_DIR
+    landing = landing_dir or str(settings.landing_dir())
     env_var = re.compile(r"\{\{\s*env_var\(\s*'WSE_LANDING_DIR'\s*(?:,\s*'[^']*'\s*)?\)\s*\}\}")
     graph = []
     for yml in sorted((project_dir / "models").rglob("_*__sources.yml")):

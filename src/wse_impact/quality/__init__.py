@@ -2,7 +2,7 @@
 the engine that holds the data.
 
 How GX runs: every suite is a GX *query asset* of a read-only DuckDB data source
-(`wse_impact.gx_duckdb`): GX's own SQL execution engine turns each expectation into
+(`wse_impact.quality.gx_duckdb`): GX's own SQL execution engine turns each expectation into
 aggregate queries that DuckDB runs where the data is; only metric values and a few example
 rows come back to Python. Memory does not grow with the table (DuckDB's `memory_limit`
 holds for the queries; `WSE_VALIDATE_MEMORY_LIMIT`, default 1 GB). GX 1.x's stock SQL data
@@ -56,13 +56,12 @@ from typing import Any, Callable, Iterable
 
 import duckdb
 
-from wse_impact.memory import memory_limit as share_of_memory
+from wse_impact.settings import PROJECT_DIR, validate_memory_limit, warehouse_dir as default_warehouse_dir
+from wse_impact.settings import RESEARCH_DB, RESTRICTED_DB
 
 GROUPS = ("reference", "staging", "intermediate", "marts")
 UNKNOWN_CLASS = "unknown"
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 PANEL = "int_person_quarters_classed"
-DEFAULT_VALIDATE_MEMORY_LIMIT = "1GB"
 
 # Every person is of working age (15-66) in at least one study quarter.
 WORKING_AGE = (15, 66)
@@ -259,7 +258,7 @@ class Report:
 
 
 def warehouse_files(warehouse_dir: Path) -> tuple[Path, Path]:
-    restricted, research = Path(warehouse_dir) / "restricted.duckdb", Path(warehouse_dir) / "wse_impact.duckdb"
+    restricted, research = Path(warehouse_dir) / RESTRICTED_DB, Path(warehouse_dir) / RESEARCH_DB
     for db in (restricted, research):
         if not db.exists():
             raise FileNotFoundError(f"{db} not found: run `dbt build` first (WSE_WAREHOUSE_DIR={warehouse_dir})")
@@ -767,14 +766,13 @@ def build_suites(wh: Warehouse | SparkWarehouse, groups: tuple[str, ...] = GROUP
 
 class DuckDBSource:
     """Where the suites run on a DuckDB build: the built warehouse, read-only, through GX's
-    SQL engine (wse_impact.gx_duckdb). Each suite's SQL becomes a GX query asset; DuckDB
+    SQL engine (wse_impact.quality.gx_duckdb). Each suite's SQL becomes a GX query asset; DuckDB
     computes the metrics."""
 
     def __init__(self, warehouse_dir: Path, memory_limit: str | None = None, threads: int | None = None):
         self.dir = Path(warehouse_dir)
         self.restricted, self.research = warehouse_files(self.dir)
-        self.config = {"memory_limit": share_of_memory(memory_limit or os.environ.get("WSE_VALIDATE_MEMORY_LIMIT")
-                                                       or DEFAULT_VALIDATE_MEMORY_LIMIT)}
+        self.config = {"memory_limit": validate_memory_limit(memory_limit)}
         if threads:
             self.config["threads"] = threads
         self.datasource = None
@@ -785,7 +783,7 @@ class DuckDBSource:
         return Warehouse(self.dir)
 
     def add_to(self, context) -> None:
-        from wse_impact.gx_duckdb import add_duckdb_datasource
+        from wse_impact.quality.gx_duckdb import add_duckdb_datasource
 
         self.datasource = add_duckdb_datasource(context, "warehouse", str(self.restricted),
                                                 attach={"wse_impact": str(self.research)}, config=self.config)
@@ -817,12 +815,12 @@ class SparkWarehouse:
         pass  # the session belongs to the SparkSource
 
     def rows(self, sql: str) -> list[tuple]:
-        from wse_impact.spark import spark_sql
+        from wse_impact.engines.spark import spark_sql
 
         return [tuple(row) for row in self.spark.sql(spark_sql(sql)).collect()]
 
     def columns(self, relation: str) -> list[str]:
-        from wse_impact.spark import spark_sql
+        from wse_impact.engines.spark import spark_sql
 
         return self.spark.table(spark_sql(relation)).columns
 
@@ -832,10 +830,10 @@ class SparkSource:
     source with one dataframe asset) on `spark.sql(suite.sql)` in a session on the build's
     own warehouse and metastore, so Spark computes the metrics where the data is, staging
     views included. The suites' SQL is the same as on DuckDB; only the research tables'
-    names lose their database (wse_impact.spark.spark_sql)."""
+    names lose their database (wse_impact.engines.spark.spark_sql)."""
 
     def __init__(self, warehouse_dir: Path):
-        from wse_impact.spark import start_session, spark_warehouse
+        from wse_impact.engines.spark import start_session, spark_warehouse
 
         spark_warehouse(warehouse_dir)  # a clear error when there is no Spark build
         self.spark = start_session(warehouse_dir)
@@ -848,7 +846,7 @@ class SparkSource:
         self.asset = context.data_sources.add_spark("warehouse").add_dataframe_asset("suite_rows")
 
     def batch(self, suite: Suite) -> tuple[Any, dict | None]:
-        from wse_impact.spark import spark_sql
+        from wse_impact.engines.spark import spark_sql
 
         return (self.asset.add_batch_definition_whole_dataframe(suite.name),
                 {"dataframe": self.spark.sql(spark_sql(suite.sql))})
@@ -920,7 +918,7 @@ def validate(warehouse_dir: Path | str, groups: tuple[str, ...] = GROUPS, docs_d
              engine: str | None = None) -> Report:
     """Run the suites on the built warehouse (read-only) of either engine; write Data Docs to
     `docs_dir`."""
-    from wse_impact.export import engine_name
+    from wse_impact.settings import engine_name
 
     started = time.perf_counter()
     if source is None:
@@ -999,7 +997,7 @@ def run_suites(suites: list[Suite], source: DuckDBSource | SparkSource, docs_dir
 
 
 def main_validate(args: argparse.Namespace) -> int:
-    warehouse = Path(args.warehouse_dir or os.environ.get("WSE_WAREHOUSE_DIR", "warehouse"))
+    warehouse = default_warehouse_dir(args.warehouse_dir)
     groups = tuple(g.strip() for g in args.suites.split(",")) if args.suites else GROUPS
     unknown = set(groups) - set(GROUPS)
     if unknown:

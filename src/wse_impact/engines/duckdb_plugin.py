@@ -27,18 +27,12 @@ import os
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from wse_impact.checksums import sha256_of
-from wse_impact.landing_check import check_graph_json, landing_dir
-from wse_impact.memory import memory_limit as share_of_memory
-from wse_impact.pseudonym import keyed_hash_udf
+from wse_impact.landing.checksums import sha256_of
+from wse_impact.landing.check import check_graph_json
+from wse_impact.settings import duckdb_memory_limit, landing_dir
+from wse_impact.landing.pseudonym import keyed_hash_udf
 
 
-DEFAULT_MEMORY_LIMIT = "40%"
-
-
-def memory_limit(setting: str | None = None) -> str:
-    """DuckDB's memory_limit for dbt: WSE_DUCKDB_MEMORY_LIMIT, a share of the machine by default."""
-    return share_of_memory(setting or os.environ.get("WSE_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT)
 
 
 class Plugin(BasePlugin):
@@ -47,7 +41,7 @@ class Plugin(BasePlugin):
         self.read_landing_files = bool((plugin_config or {}).get("read_landing_files", True))
 
     def configure_connection(self, conn):
-        conn.execute(f"set memory_limit = '{memory_limit()}'")
+        conn.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
         conn.create_function("wse_keyed_hash", keyed_hash_udf, ["VARCHAR"], "VARCHAR", side_effects=False)
         # these read files: never cache or fold them
         conn.create_function("wse_check_landing", check_graph_json, ["VARCHAR"], "VARCHAR", side_effects=True)
@@ -55,8 +49,8 @@ class Plugin(BasePlugin):
         conn.create_function("wse_file_sha256", file_sha256, ["VARCHAR"], "VARCHAR", side_effects=True)
 
     def load(self, source_config):
-        from wse_impact.delimited import DelimitedFile
-        from wse_impact.landing_check import read_landing_source
+        from wse_impact.landing.delimited import DelimitedFile
+        from wse_impact.landing.check import read_landing_source
 
         if not self.read_landing_files:
             return DelimitedFile(name="").to_arrow()  # the lineage columns, no row

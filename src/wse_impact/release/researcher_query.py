@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from wse_impact.disclosure import COUNT, TOTAL, OutputSpec
+from wse_impact.release.disclosure import COUNT, TOTAL, OutputSpec
 
 MAX_DIMENSION_VALUES = 250
 PERSON = "person_id"

@@ -1,0 +1,1 @@
+"""Review: a researcher asks, custodians check, only then anything leaves (§24)."""
