@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,3 +174,34 @@ def damaged_build(landing_dir, tmp_path_factory):
 
     pipeline = build_pipeline(root, landing)  # raises if the build stops
     return pipeline, planted, (multi_line_start, planted_multi_line_insz), landing
+
+
+# ------------------------------------------- the release service, in this process (test_review, test_export)
+
+
+@contextmanager
+def release_service(root: Path, warehouse: Path, researchers: list[str], custodians: list[str],
+                    today: str | None = "2026-06-01", engine: str = "duckdb", project: Path | None = None,
+                    approvals_required: int | None = None):
+    """A release service on a socket of its own, served by a thread of the test's process (so
+    the caller is this process's account: the tests' in-process view of the service).
+    Yields (service, socket path); the commands reach it with WSE_RELEASE_SOCKET."""
+    import threading
+
+    from wse_impact.review.server import PeerCredentialServer, make_application
+    from wse_impact.review.service import ReleaseService, initialise_state
+
+    state = root / "state"
+    initialise_state(state, researchers, custodians, approvals_required=approvals_required, today=today,
+                     project=project)
+    service = ReleaseService(state, warehouse, root / "exports", engine=engine)
+    socket_path = str(root / "release.sock")
+    server = PeerCredentialServer(socket_path, make_application(service))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield service, socket_path
+    finally:
+        server.shutdown()
+        server.server_close()
+        Path(socket_path).unlink(missing_ok=True)

@@ -3,6 +3,7 @@ plot; what may not leave is refused with its reason and nothing is written."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -26,7 +27,8 @@ from wse_impact.release.export import (
 )
 
 from wse_impact.project import retain_until as configured_retain_until
-from wse_impact.review.workflow import current_user
+
+from conftest import release_service  # noqa: E402
 
 BIN_DIR = Path(sys.executable).parent
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -316,30 +318,39 @@ def test_retention_date_is_project_configuration_read_by_export_and_purge(wareho
     result = export_outputs(warehouse, export_dir, today=date(2027, 1, 4), project=project)
     assert purge_exports(export_dir, today=date(2027, 6, 30), project=project, restricted_dir=restricted) == []
     assert purge_exports(export_dir, today=date(2027, 7, 1), project=project, restricted_dir=restricted) == [result.folder]
-    # the command line reads it there too (DBT_PROJECT_DIR names the project): a request
-    # after the configured date is refused, within the prolonged one accepted
-    (warehouse / "disclosure" / "roles.yml").write_text(f"researchers: [{current_user()}]\ncustodians: []\n")
-    # all three outputs: they are linked, and earlier exports released them together
+    # the release service reads it there too, once, when its policy is seeded: a request after
+    # the configured date is refused, within the prolonged one accepted
+    me = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
     request = [str(BIN_DIR / "wse-impact"), "request", "--output", "socio_economic_position_by_quarter",
-               "--output", "beneficiaries_by_profile", "--output", "employment_around_measure",
-               "--warehouse-dir", str(warehouse), "--today", "2027-03-01"]
-    refused = subprocess.run(request, capture_output=True, text=True)
-    assert refused.returncode == 2 and "retention period passed" in refused.stderr
-    ok = subprocess.run(request, capture_output=True, text=True, env={**os.environ, "DBT_PROJECT_DIR": str(project)})
-    assert ok.returncode == 0, ok.stderr
+               "--output", "beneficiaries_by_profile", "--output", "employment_around_measure"]
+    # all three outputs: they are linked, and earlier exports released them together
+    for seeded_from, expected in ((None, 2), (project, 0)):
+        with release_service(tmp_path / f"service-{expected}", warehouse, [me], [], today="2027-03-01",
+                             project=seeded_from) as (service, socket_path):
+            asked = subprocess.run(request, capture_output=True, text=True,
+                                   env={**os.environ, "WSE_RELEASE_SOCKET": socket_path})
+        assert asked.returncode == expected, asked.stderr
+        if expected:
+            assert "retention period passed" in asked.stderr
 
 
-def test_cli_purge(warehouse, tmp_path):
-    export_dir = tmp_path / "exports"
-    export_outputs(warehouse, export_dir, today=date(2026, 6, 1))
-    cli = [str(BIN_DIR / "wse-impact")]
-    kept = subprocess.run([*cli, "purge", "--export-dir", str(export_dir), "--warehouse-dir", str(warehouse),
-                           "--today", "2026-12-31"], capture_output=True, text=True)
-    assert kept.returncode == 0 and "nothing to purge" in kept.stdout and (export_dir / "2026-06-01").exists()
-    purged = subprocess.run([*cli, "purge", "--export-dir", str(export_dir), "--warehouse-dir", str(warehouse),
-                             "--today", "2027-01-01"], capture_output=True, text=True)
-    assert purged.returncode == 0 and "purged" in purged.stdout
-    assert not (export_dir / "2026-06-01").exists()
+def test_purge_through_the_service(warehouse, tmp_path):
+    me = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+    with release_service(tmp_path / "service", warehouse, [me], [me], approvals_required=1) as (service, socket_path):
+        env = {**os.environ, "WSE_RELEASE_SOCKET": socket_path}
+        cli = [str(BIN_DIR / "wse-impact")]
+        request_id = service.create_request(me, {"socio_economic_position_by_quarter":
+                                                 standard_outputs()["socio_economic_position_by_quarter"]})
+        service.policy = dataclasses.replace(service.policy, custodians=frozenset({me, "carol"}))
+        service.decide("carol", request_id, approve=True, comment="fine")
+        folder = service.release_request(me, request_id)
+        service.policy = dataclasses.replace(service.policy, today=date(2026, 12, 31))
+        kept = subprocess.run([*cli, "purge"], capture_output=True, text=True, env=env)
+        assert kept.returncode == 2 and "retention period runs until 2026-12-31" in kept.stderr and folder.exists()
+        service.policy = dataclasses.replace(service.policy, today=date(2027, 1, 1))
+        purged = subprocess.run([*cli, "purge"], capture_output=True, text=True, env=env)
+        assert purged.returncode == 0 and "purged 2026-06-01" in purged.stdout
+        assert not folder.exists()
 
 
 def test_end_to_end_export_of_the_real_outputs(request, tmp_path):

@@ -277,18 +277,18 @@ def test_planted_violations_are_caught_by_spark_for_the_right_reason(spark_pipel
 
 
 def test_a_request_reads_the_output_models_of_a_spark_build(spark_pipeline, tmp_path):
-    """The release review starts the same way on a Spark build: the researcher's request
-    reads the output models from its parquet files and runs the gate."""
-    from wse_impact.review.workflow import current_user
+    """The release review starts the same way on a Spark build: the release service (its
+    engine a setting of its own) reads the output models from the parquet files and runs the gate."""
+    from conftest import release_service
 
     warehouse = tmp_path / "warehouse"
     shutil.copytree(spark_pipeline.warehouse_dir / "spark" / "warehouse", warehouse / "spark" / "warehouse")
-    (warehouse / "disclosure").mkdir()
-    (warehouse / "disclosure" / "roles.yml").write_text(f"researchers: [{current_user()}]\ncustodians: []\n")
-    proc = subprocess.run(
-        [str(BIN_DIR / "wse-impact"), "request", "--engine", "spark", "--output", "socio_economic_position_by_quarter",
-         "--warehouse-dir", str(warehouse), "--today", "2026-06-01"],
-        cwd=PROJECT_DIR, env=spark_pipeline.env, capture_output=True, text=True)
+    me = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+    with release_service(tmp_path / "service", warehouse, [me], [], engine="spark") as (service, socket_path):
+        proc = subprocess.run(
+            [str(BIN_DIR / "wse-impact"), "request", "--output", "socio_economic_position_by_quarter"],
+            cwd=PROJECT_DIR, env={**spark_pipeline.env, "WSE_RELEASE_SOCKET": socket_path}, capture_output=True,
+            text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    staged = warehouse / "disclosure" / "requests" / "R0001" / "staged"
+    staged = service.state_dir / "requests" / "R0001" / "staged"
     assert (staged / "socio_economic_position_by_quarter.csv").is_file()

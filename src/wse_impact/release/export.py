@@ -405,6 +405,7 @@ def check_release(
     project: str | Path | None = None,
     restricted_dir: str | Path | None = None,
     engine: str | None = None,
+    history: list[dict] | None = None,
 ) -> PreparedRelease:
     """Check one release and write what would leave into the new folder `into`; raise
     `ExportRefused` (nothing written) when it may not go. Nothing is recorded: the release
@@ -448,7 +449,8 @@ def check_release(
     if problems:
         raise ExportRefused("export refused: not every output is an anonymous aggregate", problems)
 
-    log = release_log_entries(restricted)
+    # the releases made so far: the release service's record, else the restricted folder's log
+    log = release_log_entries(restricted) if history is None else history
     problems = linked_apart_problems(outputs, links, log)
     if problems:
         raise ExportRefused("export refused: an output is linked to one released without it", problems)
