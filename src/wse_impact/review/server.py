@@ -54,6 +54,7 @@ class _Handler(WSGIRequestHandler):
 class PeerCredentialServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     allow_reuse_address = False
+    request_queue_size = 128  # many callers at once wait in the backlog (socketserver's 5 refused the sixth)
 
     def __init__(self, socket_path: str, app):
         self.app = app
