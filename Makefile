@@ -90,11 +90,15 @@ java:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
 # headless Chromium (Debian's package) for the test that opens the lineage docs; Java for
-# the Spark end-to-end test
+# the Spark end-to-end test; Debian's python3.11 with venv for the release service run as its
+# own account (the venv above lives in root's home, which other accounts cannot enter)
 test-deps: java
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "Installing Debian's chromium for the docs test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@/usr/bin/python3.11 -c "import ensurepip, venv" >/dev/null 2>&1 || { \
+		echo "Installing Debian's python3.11 and python3.11-venv for the release service test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv >/dev/null; }
 
 test: install test-deps
 	WSE_TEST_SCALE=$(TEST_SCALE) WSE_TEST_SEED=$(SEED) $(BIN)/pytest

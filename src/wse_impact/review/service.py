@@ -98,7 +98,7 @@ class ReleaseService:
                                 "--dimensions ...")
         try:
             tables, specs, definition = self._tables_of(outputs, aggregates)
-        except QueryRefused as refused:
+        except (QueryRefused, ExportRefused) as refused:  # a refused query, no research database
             raise ReviewRefused(str(refused)) from refused
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
