@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ from conftest import PROJECT_DIR
 SYSTEM_PYTHON = "/usr/bin/python3.11"
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 # what the service imports (the gate, the researcher's SQL, the plot): pinned as in pyproject.toml
-SERVICE_PACKAGES = ("duckdb", "numpy", "pandas", "scipy", "matplotlib", "pyyaml", "pyroaring")
+SERVICE_PACKAGES = ("duckdb", "numpy", "pandas", "scipy", "matplotlib", "pyyaml", "jinja2", "pyroaring")
 SUFFIX = f"{os.getpid() % 100000}"
 SERVICE, ALICE, DAVE, CAROL, ERIN, MALLORY = (f"wse{name}{SUFFIX}" for name in ("rel", "ali", "dav", "car", "eri", "mal"))
 RESEARCHERS, CUSTODIANS = [ALICE, DAVE], [CAROL, DAVE, ERIN]  # dave is both: his own request is not his to decide
@@ -262,6 +263,121 @@ def test_twenty_simultaneous_approvals_and_requests_are_each_recorded_once(accou
     for request_id in made:
         assert re.search(rf"{request_id}: approved, by {ALICE}, approved by {CAROL}, {ERIN} \(2 of 2\)", listed) or \
             re.search(rf"{request_id}: approved, by {ALICE}, approved by {ERIN}, {CAROL} \(2 of 2\)", listed), listed
+
+
+# ----------------------------------------------------------------------------- in the browser (issue 20)
+
+AGE_BY_PROVINCE = ("select person_id, age_class, province_code from marts.beneficiary_base "
+                   "where snapshot_quarter = '2019Q4'")
+
+
+@contextmanager
+def relay_as(accounts, user: str):
+    """`wse-impact review --web` started by `user`, as that account; yields its first URL."""
+    proc = subprocess.Popen([RUNUSER, "-u", user, "--", SYSTEM_PYTHON, "-m", "wse_impact.review.client", "review",
+                             "--web"], cwd=accounts.home(user), env=accounts.env, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        url = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", proc.stdout.readline()).group(1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    from test_docs import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def open_page(browser, url: str):
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.goto(url)
+    return page
+
+
+def test_custodians_check_a_request_in_the_browser(accounts, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    sql = accounts.sql_file(ALICE, "web.sql", AGE_BY_PROVINCE)
+    request_id = request(accounts, ALICE, "--aggregate", "age_by_province", "--sql-file", sql,
+                         "--dimensions", "age_class,province_code")
+    with relay_as(accounts, CAROL) as url:
+        page = open_page(browser, url)
+        expect(page.locator("#user")).to_have_text(CAROL)
+        expect(page.locator("#waiting tr", has_text=request_id)).to_contain_text(ALICE)
+        page.get_by_role("link", name=request_id).click()
+        expect(page.locator("#requester")).to_have_text(ALICE)
+        tables = page.locator("table.output")
+        expect(tables).to_have_count(2)  # the output model and the aggregate, each rendered
+        expect(page.locator("pre.sql")).to_contain_text("province_code")
+        assert page.locator("table[data-output=age_by_province] th", has_text="province_code = ").count() >= 2, \
+            "dimensions as row and column headers"
+        suppressed = page.locator("td.suppressed")
+        assert suppressed.count() > 0
+        reasons = " ".join(suppressed.all_inner_texts()) + " ".join(
+            suppressed.nth(i).get_attribute("title") for i in range(suppressed.count()))
+        assert "min_persons: fewer than 10" in reasons and "secondary" in reasons, \
+            "why each cell is suppressed, for the custodian"
+        assert page.locator("#intervals tr").count() > 1 and page.locator("#history").is_visible()
+        screenshot = tmp_path / "request_page.png"
+        page.screenshot(path=str(screenshot), full_page=True)
+        if os.environ.get("WSE_SCREENSHOT_DIR"):  # the README's picture (docs/request_page.png): the aggregate
+            page.locator("#output-age_by_province").scroll_into_view_if_needed()
+            page.screenshot(path=str(Path(os.environ["WSE_SCREENSHOT_DIR"]) / "request_page.png"))
+        assert screenshot.stat().st_size > 20_000 and page.locator("h1").inner_text().startswith(f"Request {request_id}")
+        page.fill("#comment", "checked in the browser: small cells suppressed")
+        page.get_by_role("button", name="Approve").click()
+        expect(page.locator("#message")).to_have_text("Your approval is recorded.")
+        expect(page.locator("#approvals")).to_contain_text(CAROL)
+        expect(page.get_by_role("button", name="Approve")).to_have_count(0)  # decided: no second vote
+        port = url.split(":")[2].split("/")[0]
+        intruder = accounts.run(MALLORY, "-c", f"""
+import urllib.request, urllib.error
+for url, data in (('http://127.0.0.1:{port}/web/', None), ('{url}', None),
+                  ('http://127.0.0.1:{port}/web/requests/{request_id}/decision', b'decision=approve&comment=x&csrf=x')):
+    try:
+        urllib.request.urlopen(url, data=data); print('allowed')
+    except urllib.error.HTTPError as error:
+        print(error.code)
+""")
+        assert intruder.stdout.split() == ["403", "403", "403"], intruder.stdout + intruder.stderr
+    with relay_as(accounts, DAVE) as url:
+        page = open_page(browser, url)
+        page.goto(url.split("?")[0] + "web/requests/R0002")  # his own request: no buttons
+        expect(page.locator("#own")).to_be_visible()
+        expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+        page.goto(url.split("?")[0] + f"web/requests/{request_id}")
+        page.fill("#comment", "second check")
+        page.get_by_role("button", name="Approve").click()
+        expect(page.locator("#status")).to_have_text("approved")
+        page.get_by_role("button", name="Release to exports/").click()
+        expect(page.locator("#message")).to_have_text("Released to the export folder.")
+        expect(page.locator("#status")).to_have_text("released")
+        page.get_by_role("link", name="Audit log").click()
+        expect(page.locator("#whole")).to_be_visible()
+        history = page.locator("#log tr", has_text=request_id).all_inner_texts()
+        assert [next(w for w in ("request", "approve", "release") if w in line) for line in history] == \
+            ["request", "approve", "approve", "release"], history
+    with relay_as(accounts, ALICE) as url:
+        page = open_page(browser, url)
+        expect(page.locator("#mine tr", has_text=request_id)).to_contain_text("released")
+        expect(page.locator("#mine")).to_contain_text("cells suppressed")
+        assert page.locator("table.output, #waiting, td.suppressed").count() == 0
+        content = page.content()
+        assert "min_persons" not in content and "interval" not in content, "no per-cell reason for a researcher"
+        response = page.goto(url.split("?")[0] + f"web/requests/{request_id}")
+        assert response.status == 403, "a researcher never sees the request's tables or true counts"
 
 
 def test_the_record_tampered_with_by_someone_without_the_key(accounts):

@@ -35,9 +35,14 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
+def connection_to(socket_path: str | None = None) -> http.client.HTTPConnection:
+    """An HTTP connection to the service's socket: the argument, $WSE_RELEASE_SOCKET, or the default."""
+    return _UnixConnection(socket_path or os.environ.get("WSE_RELEASE_SOCKET") or DEFAULT_SOCKET, TIMEOUT_SECONDS)
+
+
 def call(method: str, path: str, body: dict | None = None, socket_path: str | None = None) -> dict:
-    socket_path = socket_path or os.environ.get("WSE_RELEASE_SOCKET") or DEFAULT_SOCKET
-    connection = _UnixConnection(socket_path, TIMEOUT_SECONDS)
+    connection = connection_to(socket_path)
+    socket_path = connection.socket_path
     try:
         data = json.dumps(body).encode("utf-8") if body is not None else None
         connection.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
@@ -87,6 +92,11 @@ def _request(args) -> str:
 
 
 def _review(args) -> str:
+    if args.web:
+        from wse_impact.review import relay
+
+        relay.run(args.socket, args.port)
+        return "stopped"
     if args.action in (None, "list"):
         answer = call("GET", "/v1/requests", socket_path=args.socket)
         return "\n".join(f"{e['request']}: {e['status']}, by {e['requester']}, approved by "
@@ -142,6 +152,9 @@ def add_commands(sub) -> None:
     rev.add_argument("action", nargs="?", choices=["list", "show", "approve", "reject"], default="list")
     rev.add_argument("request", nargs="?", help="request id, e.g. R0001")
     rev.add_argument("--comment", default="", help="why (required to approve or reject)")
+    rev.add_argument("--web", action="store_true", help="open the review's pages: a page on 127.0.0.1 that acts as "
+                                                        "you, its first URL printed with a one-time token")
+    rev.add_argument("--port", type=int, default=0, help="with --web: the port (default: a free one)")
     rev.add_argument("--socket", **where)
     rev.set_defaults(func=_run, action_of=_review, command_name="review")
 

@@ -98,6 +98,10 @@ def make_application(service: ReleaseService):
         if not user:  # only our own server sets it
             return _json(start_response, "401 Unauthorized", {"error": "no caller identity"})
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if path == "/web" or path.startswith("/web/"):
+            from wse_impact.review import web
+
+            return web.handle(service, environ, start_response, user)
         for route_method, pattern, action in ROUTES:
             match = re.fullmatch(pattern, path)
             if match and route_method == method:

@@ -282,7 +282,10 @@ class ReleaseService:
             return self._publish(user, request_id, status, content, log_entry, today)
 
     def _publish(self, user, request_id, status, content, log_entry, today) -> Path:
+        # exports/<date>/, and a second release of the day beside it, named by its request
         folder = self.export_dir / today.isoformat()
+        if folder.exists():
+            folder = self.export_dir / f"{today.isoformat()}-{request_id}"
         if folder.exists():
             raise ReviewRefused(f"release refused: {folder} already exists (a release is never overwritten)")
         self.export_dir.mkdir(parents=True, exist_ok=True)

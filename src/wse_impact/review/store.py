@@ -128,6 +128,10 @@ class Store:
         finally:
             con.close()
 
+    def token(self, text: str) -> str:
+        """A value only the service can compute for `text` (the pages' form tokens)."""
+        return hmac.new(self._key, f"token:{text}".encode("utf-8"), hashlib.sha256).hexdigest()
+
     # --- the chained audit log
 
     def _mac(self, entry: dict) -> str:
