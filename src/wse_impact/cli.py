@@ -41,9 +41,18 @@ def _check_landing(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from wse_impact.quality import main_validate
+    from wse_impact.quality import GROUPS, validate
+    from wse_impact.settings import warehouse_dir
 
-    return main_validate(args)
+    groups = tuple(g.strip() for g in args.suites.split(",")) if args.suites else GROUPS
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        print(f"unknown suite group(s) {sorted(unknown)}; choose from {', '.join(GROUPS)}", file=sys.stderr)
+        return 2
+    report = validate(warehouse_dir(args.warehouse_dir), groups, None if args.no_docs else args.docs_dir,
+                      manifest=args.manifest, engine=args.engine)
+    print(report.summary())
+    return 0 if report.success else 1
 
 
 def _review(args: argparse.Namespace):
@@ -232,8 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--manifest", default=None,
                      help="dbt's manifest.json with the column declarations (default: target/manifest.json)")
     val.add_argument("--engine", choices=["duckdb", "spark"], default=None,
-                     help="which engine's build to read (default: $ENGINE, else duckdb); on Spark the tables are "
-                          "read from the warehouse's parquet files, so the staging group (views) is not available")
+                     help="which engine's build to read (default: $ENGINE, else duckdb); on Spark every suite "
+                          "group, staging views included, is computed by Spark in a session on the build's metastore")
     val.set_defaults(func=_validate)
 
     spk = sub.add_parser("spark-build", help="build on Apache Spark (local session, `spark` target): check and register "

@@ -183,12 +183,6 @@ def check_sources(sources: Iterable[DeclaredSource], base_dir: Path | None = Non
     return problems
 
 
-def check_or_raise(sources: Iterable[DeclaredSource], base_dir: Path | None = None) -> None:
-    problems = check_sources(sources, base_dir)
-    if problems:
-        raise LandingCheckError(problems)
-
-
 def format_problems(problems: list[str], consequence: str = "") -> str:
     if not problems:
         return ""

@@ -1,9 +1,8 @@
 """Statistical disclosure control of the research outputs, declared once.
 
 The rules and their parameters live in `DisclosureRules` (one instance, `DEFAULT_RULES`);
-every output goes through `protect` (or `apply_disclosure`, which returns its tables), which
-never looks at an output's name for its rules, only at its `OutputSpec`: which columns are
-dimensions, which dimensions' `Total` rows are sums of the others (`additive`) or unions of
+every output goes through `protect`, which never looks at an output's name for its rules,
+only at its `OutputSpec`: which columns are dimensions, which dimensions' `Total` rows are sums of the others (`additive`) or unions of
 them (`union`), over which dimensions the count is the same (`constant_over`), which columns
 are shares bound to the row's persons (`values`), which are magnitudes with their carried
 contributors. The specs are declared next to the outputs, in each output model's yml under
@@ -73,7 +72,6 @@ __all__ = [
     "Release",
     "protect",
     "audit_release",
-    "apply_disclosure",
     "infer_spec",
     "ratio_step",
     "rounding_interval",
@@ -685,12 +683,3 @@ def audit_release(release: Release, published: dict[str, pd.DataFrame]) -> prote
     result.problems[:0] = problems
     return result
 
-
-def apply_disclosure(
-    outputs: dict[str, pd.DataFrame],
-    specs: dict[str, OutputSpec] | None = None,
-    links: tuple[Link, ...] = (),
-    rules: DisclosureRules = DEFAULT_RULES,
-) -> dict[str, CheckedOutput]:
-    """`protect`'s checked tables (what may be published), for callers that need no more."""
-    return protect(outputs, specs, links, rules).outputs
