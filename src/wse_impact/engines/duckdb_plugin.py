@@ -23,7 +23,6 @@ delimited landing files.
 
 from __future__ import annotations
 
-import os
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 

@@ -40,7 +40,7 @@ from typing import Any
 from wse_impact.engines.base import EngineBase, NoBuild
 from wse_impact.landing.check import check_sources, format_problems, sources_from_graph
 
-from wse_impact.settings import PROJECT_DIR, RESEARCH_DB, RESTRICTED_DB, warehouse_dir as default_warehouse_dir
+from wse_impact.settings import PROJECT_DIR, warehouse_dir as default_warehouse_dir
 # restricted (INSZ, exact values) and research (pseudonymised, classed) schemas of the one
 # Spark catalog; see README "Spark"
 RESEARCH_SCHEMAS = ("marts", "outputs", "reference")
@@ -108,20 +108,11 @@ def register_functions(spark) -> None:
 # -------------------------------------------------------------------------------- sources
 
 def declared_sources(manifest) -> list[dict[str, Any]]:
-    """The project's declared sources as macros/check_landing_files.sql passes them."""
-    declared = []
-    for node in manifest.sources.values():
-        if node.package_name != "wse_impact":
-            continue
-        meta = {**(node.meta or {}), **(node.config.meta or {})}
-        if not (meta.get("external_location") or meta.get("landing_file")):
-            continue
-        declared.append({
-            "source_name": node.source_name, "name": node.name, "identifier": node.identifier,
-            "schema": node.schema, "database": node.database, "tags": list(node.tags), "meta": meta,
-            "columns": [{"name": c.name, "data_type": c.data_type} for c in node.columns.values()],
-        })
-    return declared
+    """The project's declared sources as macros/check_landing_files.sql passes them (the one
+    reader of source declarations, project/declarations.py, over dbt's parse result)."""
+    from wse_impact.project.declarations import declared_sources as read_declared
+
+    return read_declared(node.to_dict() for node in manifest.sources.values())
 
 
 def landing_problems(declared: list[dict[str, Any]]) -> str:

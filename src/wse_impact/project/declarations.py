@@ -3,7 +3,8 @@ declares on their columns and tests.
 
 - a code column names its seed column (`codes: <seed>.<column>`), a class column its raw
   column and class scheme (`classes: {value, scheme}`), a raw value its range (`range: [min,
-  max]`), a column holding study quarters `quarters: true`. A model's column inherits the
+  max]`), a column holding values of a seed column without its type `values_of:
+  <seed>.<column>` (the study quarters). A model's column inherits the
   declaration of the parent model's column of the same name (the base files copy the
   panel's columns), so the panel's yml declares them once for the panel's casts, the base
   files and the Great Expectations suites.
@@ -88,6 +89,12 @@ class Declarations:
         return [CodeColumn(column, *declared.split("."))
                 for column, declared in self._declared(model, "codes", columns)]
 
+    def value_sets(self, model: str, columns: Iterable[str] | None = None) -> list[CodeColumn]:
+        """Columns holding values of a seed column without its ENUM type (`values_of:
+        <seed>.<column>`, e.g. the study quarters)."""
+        return [CodeColumn(column, *declared.split("."))
+                for column, declared in self._declared(model, "values_of", columns)]
+
     def classes(self, model: str, columns: Iterable[str] | None = None) -> list[ClassColumn]:
         return [ClassColumn(column, declared["value"], declared["scheme"])
                 for column, declared in self._declared(model, "classes", columns)]
@@ -125,3 +132,70 @@ class Declarations:
 def default_manifest() -> Path:
     target = os.environ.get("DBT_TARGET_PATH", "target")
     return Path(target) / "manifest.json" if Path(target).is_absolute() else PROJECT_DIR / target / "manifest.json"
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def declared_sources(source_nodes: Iterable[dict[str, Any]], package: str = "wse_impact") -> list[dict[str, Any]]:
+    """The project's declared landing sources (those with an `external_location` or a
+    `landing_file`), from source nodes in the shape of manifest.json (dbt's parse result, or
+    `source_nodes_from_yaml`), as the landing check takes them: the shape the on-run-start
+    hook (macros/check_landing_files.sql) passes from dbt's graph."""
+    declared = []
+    for node in source_nodes:
+        if node.get("package_name", package) != package:
+            continue
+        meta = {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
+        if not (meta.get("external_location") or meta.get("landing_file")):
+            continue
+        columns = node.get("columns") or {}
+        declared.append({
+            "source_name": node["source_name"], "name": node["name"],
+            "identifier": node.get("identifier") or node["name"],
+            "schema": node.get("schema") or node["source_name"], "database": node.get("database"),
+            "tags": list(node.get("tags") or []), "meta": meta,
+            "columns": [{"name": c["name"], "data_type": c.get("data_type")}
+                        for c in (columns.values() if isinstance(columns, dict) else columns)],
+        })
+    return declared
+
+
+def source_nodes_from_yaml(project_dir: Path, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The source tables of the project's `_*__sources.yml` files in the shape of manifest.json,
+    without a dbt parse (for `wse-impact check-landing`): a meta value's `{{ env_var(...) }}`
+    rendered as dbt renders it, from `env` and then the environment."""
+    import yaml
+
+    nodes = []
+    for yml in sorted((Path(project_dir) / "models").rglob("_*__sources.yml")):
+        doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
+        for source in doc.get("sources", []):
+            source_meta = {**(source.get("meta") or {}), **((source.get("config") or {}).get("meta") or {})}
+            for table in source.get("tables", []):
+                meta = {**source_meta, **(table.get("meta") or {})}
+                config_meta = (table.get("config") or {}).get("meta") or {}
+                nodes.append({
+                    "package_name": "wse_impact", "source_name": source["name"], "name": table["name"],
+                    "identifier": table.get("identifier", table["name"]),
+                    "schema": source.get("schema", source["name"]), "database": source.get("database"),
+                    "tags": table.get("tags") or [],
+                    "meta": _rendered(meta, env or {}), "config": {"meta": _rendered(config_meta, env or {})},
+                    "columns": {c["name"]: c for c in table.get("columns", [])},
+                })
+    return nodes
+
+
+def _rendered(meta: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """Meta values with `{{ env_var(name[, default]) }}` rendered (dbt renders them at parse)."""
+    import jinja2
+
+    def env_var(name: str, default: str | None = None) -> str:
+        value = env.get(name) or os.environ.get(name) or default
+        if value is None:
+            raise KeyError(f"env_var {name!r} is not set and has no default")
+        return value
+
+    return {key: (jinja2.Environment().from_string(value).render(env_var=env_var)
+                  if isinstance(value, str) and "{{" in value else value)
+            for key, value in meta.items()}

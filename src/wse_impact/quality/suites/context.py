@@ -14,12 +14,6 @@ from wse_impact.quality.rules import UNKNOWN_CLASS, _E
 
 PANEL = "int_person_quarters_classed"
 
-# Counts of a measure extract: at least 1 when given. Percentages 0-100.
-MEASURE_COUNTS = ("grant_duration_quarters", "quarters_used", "hours_requested", "approved_dossiers",
-                  "contracts_count", "cheques_requested", "applications_count", "projects_count")
-MEASURE_PERCENTAGES = ("employment_pct",)
-MEASURE_NON_NEGATIVE = ("days_taken",)
-
 # Every person is of working age (15-66) in at least one study quarter.
 WORKING_AGE = (15, 66)
 

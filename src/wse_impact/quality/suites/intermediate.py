@@ -3,17 +3,10 @@ value and class sit side by side (panel, measure uses); keys; working ages."""
 
 from __future__ import annotations
 
-import re
-
-from wse_impact.project.macros import classed_measure_schemes
-from wse_impact.quality.rules import (UNKNOWN_CLASS, _E, by_measure, class_label_rules, code_rules, expected_columns,
-                                      key_rules, key_suites, range_rules, scheme_rules, select_sql, within_class_rules)
+from wse_impact.quality.rules import _E, by_measure, class_label_rules, key_suites, within_class_rules
 from wse_impact.quality.suite import Suite
 from wse_impact.quality.suites.context import BOUNDS_CTE, PANEL, WORKING_AGE, Context
-
-
-BOUNDS_CTE = ("with bounds as (select class_scheme, class_label, cast(lower_bound as double) as lower_bound, "
-              "cast(upper_bound as double) as upper_bound from wse_impact.reference.class_bounds)")
+from wse_impact.quality.suites.measure_uses import measure_classes
 
 
 def intermediate_suites(ctx: Context) -> list[Suite]:
@@ -49,10 +42,7 @@ def intermediate_suites(ctx: Context) -> list[Suite]:
     rel = "intermediate.int_measure_uses_classed"
     cols = ctx.wh.columns(rel)
     selects_m, joins_m, exps_m = ["m.measure_code"], [], []
-    for i, (raw, schemes) in enumerate(sorted(classed_measure_schemes(ctx.catalog).items())):
-        class_col = raw.removesuffix("_eur") + "_class"
-        if class_col not in cols:
-            continue
+    for i, class_col, raw, schemes in measure_classes(ctx, cols):
         b = f"b{i}"
         case = " ".join(f"when '{m}' then '{s}'" for m, s in sorted(schemes.items()))
         selects_m += [f"m.{class_col}", f"cast(m.{raw} as double) as {raw}",

@@ -3,14 +3,11 @@ per person, keys unique."""
 
 from __future__ import annotations
 
-import re
-
-from wse_impact.project.macros import classed_measure_schemes
-from wse_impact.quality.suites.context import MEASURE_COUNTS, MEASURE_PERCENTAGES
-from wse_impact.quality.rules import (UNKNOWN_CLASS, _E, by_measure, class_label_rules, code_rules, expected_columns,
-                                      key_rules, key_suites, range_rules, scheme_rules, select_sql, within_class_rules)
+from wse_impact.quality.rules import (_E, class_label_rules, code_rules, expected_columns, key_suites, key_rules,
+                                      range_rules, select_sql)
 from wse_impact.quality.suite import Suite
-from wse_impact.quality.suites.context import BOUNDS_CTE, PANEL, WORKING_AGE, Context
+from wse_impact.quality.suites.context import Context
+from wse_impact.quality.suites.measure_uses import measure_use_suite
 
 
 def base_file_suites(ctx: Context, base: str, n_persons: int) -> list[Suite]:
@@ -49,24 +46,12 @@ def mart_suites(ctx: Context) -> list[Suite]:
               *base_file_suites(ctx, "control_base", n_persons["control"])]
 
     rel = "wse_impact.marts.beneficiary_measures"
-    cols = wh.columns(rel)
     n_uses = wh.rows("select count(*) from intermediate.int_measure_uses_classed")[0][0]
-    quarter_cols = [c for c in cols if c.endswith("_quarter") or re.fullmatch(r"\w+_quarter_\d+", c)]
-    exps = [
-        E.ExpectTableRowCountToEqual(value=n_uses),
-        E.ExpectColumnValuesToNotBeNull(column="person_id"),
-        E.ExpectColumnValuesToBeInSet(column="measure_code", value_set=ctx.seeds.codes("measures", "measure_code")),
-        *key_rules(decl.unique_keys("beneficiary_measures")),
-        *(ctx.in_quarters(c) for c in quarter_cols),
-        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=1) for c in MEASURE_COUNTS if c in cols),
-        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100) for c in MEASURE_PERCENTAGES if c in cols),
-    ]
-    checks = [by_measure(attr, pairs) for attr, pairs in sorted(ctx.measure_code_pairs().items()) if attr in cols]
-    for raw, schemes in sorted(classed_measure_schemes(ctx.catalog).items()):
-        class_col = raw.removesuffix("_eur") + "_class"
-        if class_col in cols:
-            checks.append(by_measure(class_col, ctx.measure_class_pairs(schemes)))
-    exps += [exp for _, exp in checks]
-    suites.append(Suite("marts.beneficiary_measures", "marts", "marts.beneficiary_measures",
-                        f"select *, {', '.join(sql for sql, _ in checks) or 'null as no_codes'} from {rel}", exps))
+    suites.append(measure_use_suite(
+        ctx, "marts.beneficiary_measures", "marts", "marts.beneficiary_measures", "beneficiary_measures", rel,
+        wh.columns(rel), classed=True, head=[
+            E.ExpectTableRowCountToEqual(value=n_uses),
+            E.ExpectColumnValuesToNotBeNull(column="person_id"),
+            *key_rules(decl.unique_keys("beneficiary_measures")),
+        ]))
     return suites

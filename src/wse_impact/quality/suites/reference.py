@@ -3,13 +3,10 @@ its domain; the code seeds keep their codes as written."""
 
 from __future__ import annotations
 
-import re
-
 from wse_impact.project.declarations import CodeColumn
-from wse_impact.quality.rules import (UNKNOWN_CLASS, _E, by_measure, class_label_rules, code_rules, expected_columns,
-                                      key_rules, key_suites, range_rules, scheme_rules, select_sql, within_class_rules)
+from wse_impact.quality.rules import _E, code_rules, scheme_rules, select_sql
 from wse_impact.quality.suite import Suite
-from wse_impact.quality.suites.context import BOUNDS_CTE, PANEL, WORKING_AGE, Context
+from wse_impact.quality.suites.context import PANEL, Context
 
 
 def reference_suites(ctx: Context) -> list[Suite]:

@@ -3,14 +3,11 @@ quarters, code sets; reconciliation rows read = accepted + quarantined."""
 
 from __future__ import annotations
 
-import re
-
 from wse_impact.project.macros import age_in_years_sql
-from wse_impact.quality.suites.context import MEASURE_COUNTS, MEASURE_NON_NEGATIVE, MEASURE_PERCENTAGES
-from wse_impact.quality.rules import (UNKNOWN_CLASS, _E, by_measure, class_label_rules, code_rules, expected_columns,
-                                      key_rules, key_suites, range_rules, scheme_rules, select_sql, within_class_rules)
+from wse_impact.quality.rules import _E, code_rules, key_rules, key_suites, range_rules
 from wse_impact.quality.suite import Suite
-from wse_impact.quality.suites.context import BOUNDS_CTE, PANEL, WORKING_AGE, Context
+from wse_impact.quality.suites.context import PANEL, Context
+from wse_impact.quality.suites.measure_uses import measure_use_suite
 
 
 def staging_suites(ctx: Context) -> list[Suite]:
@@ -43,25 +40,15 @@ def staging_suites(ctx: Context) -> list[Suite]:
     ])]
 
     rel = "intermediate.int_measure_uses_checked"
-    cols = wh.columns(rel)
-    quarter_cols = [c for c in cols if c.endswith("_quarter") or re.fullmatch(r"\w+_quarter_\d+", c)]
-    code_checks = [by_measure(attr, pairs) for attr, pairs in sorted(ctx.measure_code_pairs().items()) if attr in cols]
-    suites.append(Suite("staging.measure_uses_accepted", "staging", f"{rel} (accepted staging rows)",
-                        f"select *, {', '.join(sql for sql, _ in code_checks) or 'null as no_codes'} "
-                        f"from {rel} where is_accepted", [
-        E.ExpectTableRowCountToBeBetween(min_value=1),
-        E.ExpectColumnValuesToNotBeNull(column="insz"),
-        E.ExpectColumnValuesToBeInSet(column="measure_code", value_set=ctx.seeds.codes("measures", "measure_code")),
-        *key_rules([["measure_code", "insz"]]),
-        *(ctx.in_quarters(c) for c in quarter_cols),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="end_quarter", column_B="start_quarter", or_equal=True,
-                                                  ignore_row_if="either_value_is_missing"),
-        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in cols if c.endswith("_eur")),
-        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=1) for c in MEASURE_COUNTS if c in cols),
-        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100) for c in MEASURE_PERCENTAGES if c in cols),
-        *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in MEASURE_NON_NEGATIVE if c in cols),
-        *(exp for _, exp in code_checks),
-    ]))
+    suites.append(measure_use_suite(
+        ctx, "staging.measure_uses_accepted", "staging", f"{rel} (accepted staging rows)", "int_measure_uses_checked",
+        rel, wh.columns(rel), where="is_accepted", head=[
+            E.ExpectTableRowCountToBeBetween(min_value=1),
+            E.ExpectColumnValuesToNotBeNull(column="insz"),
+            *key_rules([["measure_code", "insz"]]),
+            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="end_quarter", column_B="start_quarter", or_equal=True,
+                                                      ignore_row_if="either_value_is_missing"),
+        ]))
 
     rel = "intermediate.reconciliation"
     read_counts = " union all ".join(
