@@ -233,7 +233,7 @@
     {{ relation }}.*
 {%- endmacro %}
 
-{#- Whether `union all by name` exists (DuckDB), and that keyword. -#}
+{#- Whether `union all by name` exists (DuckDB). -#}
 {% macro can_union_by_name() -%}
     {{ return(adapter.dispatch('can_union_by_name', 'wse_impact')()) }}
 {%- endmacro %}
@@ -244,10 +244,6 @@
 
 {% macro default__can_union_by_name() -%}
     {{ return(false) }}
-{%- endmacro %}
-
-{% macro union_all_by_name() -%}
-    union all by name
 {%- endmacro %}
 
 {#- A 64-bit float. dbt.type_float() is a 32-bit FLOAT on DuckDB and Spark alike, and the

@@ -208,10 +208,8 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wse-impact", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_pipeline_commands(sub) -> None:
+    """generate, demo-key, check-landing, validate, spark-build."""
     gen = sub.add_parser("generate", help="write synthetic landing files (measures, warehouse snapshots, control sample)")
     gen.add_argument("--scale", type=float, default=1.0, help="1.0 = the deliberation's sizes")
     gen.add_argument("--seed", type=int, default=20230905)
@@ -251,6 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     spk.add_argument("--docs", action="store_true", help="also `dbt docs generate --static` in the same session")
     spk.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed to dbt build")
     spk.set_defaults(func=_spark_build)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wse-impact", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    _add_pipeline_commands(sub)
     where = {"default": None, "help": "default: $WSE_WAREHOUSE_DIR or warehouse"}
     req = sub.add_parser("request", help="researcher: ask for outputs to be released; the disclosure gate runs now and "
                                          "what would leave waits, on the restricted side, for the custodians")

@@ -23,60 +23,10 @@ from wse_impact.generate import population as P
 from wse_impact.generate.population import Population, draw_urbanisation, urbanisation_weights
 from wse_impact.generate.reference import N_QUARTERS, QUARTER_LABELS, Reference, quarter_end
 
-MOBILITY = 0.22          # speed of the employment chain
-JOB_CHANGE = 0.03        # salaried: new employer per quarter
-MOVE = 0.004             # new arrondissement per quarter
-WAGE_INDEX = 1.005       # wage indexation per quarter
-
-ABSENT, SALARIED, SELF, JOBSEEKER, INACTIVE = range(5)
-
-# not working: position by age band (<18, 18-24, 25-54, 55-59, 60-64, 65+)
-NONEMP_CODES = ["2.1", "2.2", "2.3", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9"]
-NONEMP_WEIGHTS = np.array([
-    # 2.1  2.2  2.3  3.1  3.2  3.3  3.4  3.5  3.6  3.7  3.8  3.9
-    [0,   0,   0,   0,   0,   0,   0,   0,   1,   0,   0,   0],
-    [.12, 0,   .20, 0,   .05, .06, 0,   0,   .45, 0,   0,   .12],
-    [.34, .04, 0,   .04, .04, .08, 0,   0,   0,   .18, .04, .24],
-    [.20, .02, 0,   .05, .10, .04, 0,   .15, 0,   .24, .05, .15],
-    [.08, 0,   0,   .02, .03, .02, .35, .20, 0,   .18, .04, .08],
-    [0,   0,   0,   0,   0,   0,   1,   0,   0,   0,   0,   0],
-])
-BENEFIT_EUR = {"2.1": 3600, "2.2": 2400, "2.3": 2700, "3.1": 2000, "3.2": 3000, "3.3": 3300, "3.4": 4500,
-               "3.5": 5500, "3.6": 0, "3.7": 3800, "3.8": 3000, "3.9": 0}
-
-# the sectors (NACE divisions) a joint committee covers, and how common it is
-JC_NACE: dict[str, tuple[float, tuple[int, ...]]] = {
-    "000": (1.0, (84, 85)),
-    "100": (.20, (10, 16, 22, 23, 25, 31, 33, 38, 46)),
-    "111": (.20, (24, 25, 27, 28, 29, 33)),
-    "118": (.10, (10, 11)),
-    "124": (.25, (41, 42, 43)),
-    "140": (.25, (49, 52, 53)),
-    "200": (.55, (46, 62, 63, 69, 70, 71, 73, 74, 82)),
-    "201": (.10, (47,)),
-    "202": (.05, (47,)),
-    "209": (.07, (25, 26, 27, 28, 29, 30)),
-    "218": (.08, (58, 64, 66, 68, 70)),
-    "220": (.05, (10, 11)),
-    "302": (.12, (55, 56)),
-    "310": (.10, (64,)),
-    "311": (.07, (47,)),
-    "314": (.03, (96,)),
-    "317": (.03, (80,)),
-    "318.02": (.06, (88,)),
-    "319.01": (.06, (87, 88)),
-    "322": (.12, (78,)),
-    "322.01": (.10, (81, 88, 97)),
-    "327.01": (.05, (18, 22, 81, 82, 88)),
-    "329.01": (.06, (88, 90, 93, 94)),
-    "330": (.18, (86, 87)),
-    "331": (.08, (87, 88)),
-    "337": (.04, (88, 91, 94)),
-}
-APPRENTICE_JCS = ("124", "111", "302", "330", "140", "314", "201", "200", "100", "118")
-REGIMES = ["F", "P", "S", "I"]
-PART_TIME_PCT = np.array([2000, 4000, 5000, 6000, 7500, 8000, 9000])  # hundredths of a percent
-SIZE_WEIGHTS = (.01, .12, .09, .10, .14, .10, .10, .12, .08, .14)
+from wse_impact.generate.panel_parameters import (
+    ABSENT, APPRENTICE_JCS, BENEFIT_EUR, INACTIVE, JC_NACE, JOBSEEKER, JOB_CHANGE, MOBILITY, MOVE,
+    NONEMP_CODES, NONEMP_WEIGHTS, PART_TIME_PCT, REGIMES, SALARIED, SELF, SIZE_WEIGHTS, WAGE_INDEX,
+)
 
 
 def _dictionary(values) -> pa.Array:
@@ -499,7 +449,6 @@ class Panel:
         if missing:
             raise ValueError(f"snapshot columns in _dwh__sources.yml the generator does not produce: {sorted(missing)}")
         return pa.table([cols[name].cast(t_[name]) for name in schema.names], schema=schema)
-
 
 
 

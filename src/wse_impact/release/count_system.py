@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# the label of a total row (the sum, or the union, of its parts)
+TOTAL = "Total"
+
 # the attacker's upper bound for a count nothing else bounds (any value is possible)
 ATTACKER_BIG = 1e9
 _TOL = 1e-6
