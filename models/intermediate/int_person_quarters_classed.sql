@@ -26,10 +26,8 @@
     'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes',
     'insz', 'sex_code', 'birth_date', 'source_file', 'source_row_number', 'rejection_reasons', 'is_accepted',
 ] %}
-{#- in_register and out_of_register are aligned by name (macros/engine.sql,
-    union_ctes_by_name: `union all by name` where the engine has it, else the columns listed) -#}
-{%- set person_columns = ['person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes', 'is_in_register'] %}
-{%- set register_columns = relation_column_names(ref('int_snapshots_checked')) | reject('in', in_register_excluded) | list %}
+{#- out_of_register's rows take in_register's other columns as nulls (macros/engine.sql,
+    union_all_filling_nulls) #}
 
 with
 
@@ -150,9 +148,8 @@ out_of_register as (
 
 panel as (
 
-    {{ union_ctes_by_name([
-        ('in_register', person_columns + register_columns),
-        ('out_of_register', person_columns + ['snapshot_quarter']),
+    {{ union_all_filling_nulls('in_register', 'out_of_register', [
+        'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes', 'is_in_register', 'snapshot_quarter',
     ]) }}
 
 ),
