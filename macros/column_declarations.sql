@@ -7,6 +7,8 @@
       class of that raw column in that scheme (macros/classing.sql), stored as the scheme's
       ENUM type.
     - `range: [minimum, maximum]`: a raw value's accepted range (null: open).
+    - `values_of: <seed>.<column>`: a column holds values of that seed column without its
+      ENUM type (the study quarters of the measure extracts); read by the suites only.
 
     A model reads its own declarations by name through the graph. At parse time the graph
     has no columns yet and both macros return nothing; a unit test renders the model without

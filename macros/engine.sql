@@ -196,6 +196,35 @@
     {%- endfor %}
 {%- endmacro %}
 
+{#- Every row of CTE `first`, then every row of CTE `second`, whose columns `second_columns`
+    are all columns of `first`; `first`'s other columns are null for `second`'s rows, typed as
+    in `first`. No column list of `first` is needed (a unit test has none): DuckDB aligns by
+    name; elsewhere `second_columns` come first, then `first`'s other columns in its order,
+    and `second`'s rows take those from an empty copy of `first`. -#}
+{% macro union_all_filling_nulls(first, second, second_columns) -%}
+    {{ return(adapter.dispatch('union_all_filling_nulls', 'wse_impact')(first, second, second_columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__union_all_filling_nulls(first, second, second_columns) -%}
+    select * from {{ first }}
+    union all by name
+    select * from {{ second }}
+{%- endmacro %}
+
+{% macro default__union_all_filling_nulls(first, second, second_columns) -%}
+    select
+        {{ second_columns | join(', ') }},
+        {{ star_except(second_columns, first) }}
+    from {{ first }}
+    union all
+    select
+        {{ second }}.*,
+        {{ star_except(second_columns, 'empty_' ~ first) }}
+    from {{ second }}
+    left join (select * from {{ first }} where false) as empty_{{ first }}
+        on false
+{%- endmacro %}
+
 {#- The column names of a relation, lower case (for union_ctes_by_name). -#}
 {% macro relation_column_names(relation) -%}
     {%- if not execute -%}
@@ -233,7 +262,7 @@
     {{ relation }}.*
 {%- endmacro %}
 
-{#- Whether `union all by name` exists (DuckDB), and that keyword. -#}
+{#- Whether `union all by name` exists (DuckDB). -#}
 {% macro can_union_by_name() -%}
     {{ return(adapter.dispatch('can_union_by_name', 'wse_impact')()) }}
 {%- endmacro %}
@@ -244,10 +273,6 @@
 
 {% macro default__can_union_by_name() -%}
     {{ return(false) }}
-{%- endmacro %}
-
-{% macro union_all_by_name() -%}
-    union all by name
 {%- endmacro %}
 
 {#- A 64-bit float. dbt.type_float() is a 32-bit FLOAT on DuckDB and Spark alike, and the

@@ -26,16 +26,8 @@
     'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes',
     'insz', 'sex_code', 'birth_date', 'source_file', 'source_row_number', 'rejection_reasons', 'is_accepted',
 ] %}
-{#- in_register and out_of_register are aligned by name where the engine can (DuckDB);
-    elsewhere out_of_register takes in_register's other columns, null, in their order -#}
-{%- set union_by_name = can_union_by_name() %}
-{%- set null_register_columns, null_register_join = '', '' %}
-{%- if not union_by_name %}
-    {%- set null_register_columns = ",\n        " ~ star_except([
-        'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes', 'is_in_register', 'snapshot_quarter',
-    ], 'register_values') %}
-    {%- set null_register_join = "\n    left join (select * from in_register where false) as register_values\n        on false" %}
-{%- endif %}
+{#- out_of_register's rows take in_register's other columns as nulls (macros/engine.sql,
+    union_all_filling_nulls) #}
 
 with
 
@@ -131,12 +123,7 @@ in_register as (
         is_control,
         beneficiary_measure_codes,
         true as is_in_register,
-        {%- if union_by_name %}
         {{ star_except(in_register_excluded) }}
-        {%- else %}
-        snapshot_quarter,
-        {{ star_except(in_register_excluded + ['snapshot_quarter']) }}
-        {%- endif %}
     from accepted_rows
 
 ),
@@ -150,20 +137,20 @@ out_of_register as (
         persons.is_control,
         persons.beneficiary_measure_codes,
         false as is_in_register,
-        quarters.quarter as snapshot_quarter{{ null_register_columns }}  -- noqa: LT02
+        quarters.quarter as snapshot_quarter
     from persons
     left join person_register
         on persons.person_id = person_register.person_id
-    cross join quarters{{ null_register_join }}
+    cross join quarters
     where not coalesce(array_contains(person_register.register_quarters, quarters.quarter), false)
 
 ),
 
 panel as (
 
-    select * from in_register
-    {{ union_all_by_name() if union_by_name else 'union all' }}
-    select * from out_of_register
+    {{ union_all_filling_nulls('in_register', 'out_of_register', [
+        'person_id', 'is_beneficiary', 'is_control', 'beneficiary_measure_codes', 'is_in_register', 'snapshot_quarter',
+    ]) }}
 
 ),
 

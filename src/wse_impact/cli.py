@@ -41,9 +41,18 @@ def _check_landing(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from wse_impact.quality import main_validate
+    from wse_impact.quality import GROUPS, validate
+    from wse_impact.settings import warehouse_dir
 
-    return main_validate(args)
+    groups = tuple(g.strip() for g in args.suites.split(",")) if args.suites else GROUPS
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        print(f"unknown suite group(s) {sorted(unknown)}; choose from {', '.join(GROUPS)}", file=sys.stderr)
+        return 2
+    report = validate(warehouse_dir(args.warehouse_dir), groups, None if args.no_docs else args.docs_dir,
+                      manifest=args.manifest, engine=args.engine)
+    print(report.summary())
+    return 0 if report.success else 1
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -71,9 +80,8 @@ def _names(text: str | None) -> list[str]:
     return [n.strip() for n in (text or "").split(",") if n.strip()]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wse-impact", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_pipeline_commands(sub) -> None:
+    """generate, demo-key, check-landing, validate, spark-build."""
 
     gen = sub.add_parser("generate", help="write synthetic landing files (measures, warehouse snapshots, control sample)")
     gen.add_argument("--scale", type=float, default=1.0, help="1.0 = the deliberation's sizes")
@@ -104,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--manifest", default=None,
                      help="dbt's manifest.json with the column declarations (default: target/manifest.json)")
     val.add_argument("--engine", choices=["duckdb", "spark"], default=None,
-                     help="which engine's build to read (default: $ENGINE, else duckdb); on Spark the tables are "
-                          "read from the warehouse's parquet files, so the staging group (views) is not available")
+                     help="which engine's build to read (default: $ENGINE, else duckdb); on Spark every suite "
+                          "group, staging views included, is computed by Spark in a session on the build's metastore")
     val.set_defaults(func=_validate)
 
     spk = sub.add_parser("spark-build", help="build on Apache Spark (local session, `spark` target): check and register "
@@ -114,9 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     spk.add_argument("--docs", action="store_true", help="also `dbt docs generate --static` in the same session")
     spk.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed to dbt build")
     spk.set_defaults(func=_spark_build)
-    from wse_impact.review.client import add_commands
 
-    add_commands(sub)  # request, review, release, audit, purge: clients of the release service
+
+def _add_service_command(sub) -> None:
 
     srv = sub.add_parser("serve", help="run the release service (as its own account, e.g. wse-release): the only "
                                        "reader and writer of the review's state, on a Unix socket")
@@ -136,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--demo", action="store_true", help="a single-machine try-out as the current user: state under "
                                                          "the warehouse, this account researcher and custodian")
     srv.set_defaults(func=_serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from wse_impact.review.client import add_commands
+
+    parser = argparse.ArgumentParser(prog="wse-impact", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_pipeline_commands(sub)
+    add_commands(sub)  # request, review, release, audit, purge: clients of the release service
+    _add_service_command(sub)
     return parser
 
 

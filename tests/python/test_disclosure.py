@@ -10,8 +10,8 @@ from wse_impact.release.disclosure import (
     DisclosureRules,
     Link,
     Magnitude,
+    CheckedOutput,
     OutputSpec,
-    apply_disclosure,
     audit_release,
     infer_spec,
     protect,
@@ -19,6 +19,16 @@ from wse_impact.release.disclosure import (
     rounding_interval,
 )
 from wse_impact.release import protection
+
+
+def apply_disclosure(
+    outputs: dict[str, pd.DataFrame],
+    specs: dict[str, OutputSpec] | None = None,
+    links: tuple[Link, ...] = (),
+    rules: DisclosureRules = DEFAULT_RULES,
+) -> dict[str, CheckedOutput]:
+    """`protect`'s checked tables (what may be published), for tests that need no more."""
+    return protect(outputs, specs, links, rules).outputs
 
 BY_SEX = OutputSpec("by_sex", dimensions=("measure_code", "sex_code"), additive=("sex_code",))
 MEANS = OutputSpec(

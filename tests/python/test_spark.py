@@ -103,7 +103,7 @@ def both(duckdb_pipeline, spark_pipeline, tmp_path_factory):
     duck.execute(f"attach '{duckdb_pipeline.research_db}' as wse_impact (read_only)")
     spark = research_connection(spark_pipeline.warehouse_dir)
     from wse_impact.quality import Warehouse
-    from wse_impact.engines.spark import duckdb_view_of_build
+    from spark_views import duckdb_view_of_build
 
     # the Spark build's restricted and research tables, laid out as a DuckDB build
     spark_all = Warehouse(duckdb_view_of_build(spark_pipeline.warehouse_dir, tmp_path_factory.mktemp("spark_view"))).con

@@ -23,16 +23,13 @@ delimited landing files.
 
 from __future__ import annotations
 
-import os
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from wse_impact.landing.checksums import sha256_of
+from wse_impact.landing.checksums import landing_file_sha256, landing_file_size
 from wse_impact.landing.check import check_graph_json
-from wse_impact.settings import duckdb_memory_limit, landing_dir
+from wse_impact.settings import duckdb_memory_limit
 from wse_impact.landing.pseudonym import keyed_hash_udf
-
-
 
 
 class Plugin(BasePlugin):
@@ -45,8 +42,8 @@ class Plugin(BasePlugin):
         conn.create_function("wse_keyed_hash", keyed_hash_udf, ["VARCHAR"], "VARCHAR", side_effects=False)
         # these read files: never cache or fold them
         conn.create_function("wse_check_landing", check_graph_json, ["VARCHAR"], "VARCHAR", side_effects=True)
-        conn.create_function("wse_file_size", file_size, ["VARCHAR"], "BIGINT", side_effects=True)
-        conn.create_function("wse_file_sha256", file_sha256, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function("wse_file_size", landing_file_size, ["VARCHAR"], "BIGINT", side_effects=True)
+        conn.create_function("wse_file_sha256", landing_file_sha256, ["VARCHAR"], "VARCHAR", side_effects=True)
 
     def load(self, source_config):
         from wse_impact.landing.delimited import DelimitedFile
@@ -56,10 +53,3 @@ class Plugin(BasePlugin):
             return DelimitedFile(name="").to_arrow()  # the lineage columns, no row
         return read_landing_source(source_config.meta, source_config.name, source_config.identifier).to_arrow()
 
-
-def file_size(relative_path: str) -> int:
-    return (landing_dir() / relative_path).stat().st_size
-
-
-def file_sha256(relative_path: str) -> str:
-    return sha256_of(landing_dir() / relative_path)

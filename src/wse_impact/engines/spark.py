@@ -37,9 +37,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wse_impact.engines.base import EngineBase, NoBuild
 from wse_impact.landing.check import check_sources, format_problems, sources_from_graph
 
-from wse_impact.settings import PROJECT_DIR, RESEARCH_DB, RESTRICTED_DB, warehouse_dir as default_warehouse_dir
+from wse_impact.settings import PROJECT_DIR, warehouse_dir as default_warehouse_dir
 # restricted (INSZ, exact values) and research (pseudonymised, classed) schemas of the one
 # Spark catalog; see README "Spark"
 RESEARCH_SCHEMAS = ("marts", "outputs", "reference")
@@ -95,32 +96,23 @@ def register_functions(spark) -> None:
     from pyspark.sql.functions import udf
     from pyspark.sql.types import LongType, StringType
 
-    from wse_impact.engines.duckdb_plugin import file_sha256, file_size
+    from wse_impact.landing.checksums import landing_file_sha256, landing_file_size
     from wse_impact.landing.pseudonym import keyed_hash_udf
 
     spark.udf.register("wse_keyed_hash", udf(keyed_hash_udf, StringType()))
     # these read files: never cache or fold them
-    spark.udf.register("wse_file_size", udf(file_size, LongType()).asNondeterministic())
-    spark.udf.register("wse_file_sha256", udf(file_sha256, StringType()).asNondeterministic())
+    spark.udf.register("wse_file_size", udf(landing_file_size, LongType()).asNondeterministic())
+    spark.udf.register("wse_file_sha256", udf(landing_file_sha256, StringType()).asNondeterministic())
 
 
 # -------------------------------------------------------------------------------- sources
 
 def declared_sources(manifest) -> list[dict[str, Any]]:
-    """The project's declared sources as macros/check_landing_files.sql passes them."""
-    declared = []
-    for node in manifest.sources.values():
-        if node.package_name != "wse_impact":
-            continue
-        meta = {**(node.meta or {}), **(node.config.meta or {})}
-        if not (meta.get("external_location") or meta.get("landing_file")):
-            continue
-        declared.append({
-            "source_name": node.source_name, "name": node.name, "identifier": node.identifier,
-            "schema": node.schema, "database": node.database, "tags": list(node.tags), "meta": meta,
-            "columns": [{"name": c.name, "data_type": c.data_type} for c in node.columns.values()],
-        })
-    return declared
+    """The project's declared sources as macros/check_landing_files.sql passes them (the one
+    reader of source declarations, project/declarations.py, over dbt's parse result)."""
+    from wse_impact.project.declarations import declared_sources as read_declared
+
+    return read_declared(node.to_dict() for node in manifest.sources.values())
 
 
 def landing_problems(declared: list[dict[str, Any]]) -> str:
@@ -238,7 +230,7 @@ def _parquet_views(con, warehouse: Path, schemas: tuple[str, ...], catalog: str 
 def spark_warehouse(warehouse_dir: str | Path | None) -> Path:
     warehouse = spark_root(warehouse_dir) / "warehouse"
     if not warehouse.is_dir():
-        raise FileNotFoundError(f"no Spark build under {warehouse} (make build ENGINE=spark)")
+        raise NoBuild(f"no Spark build under {warehouse} (make build ENGINE=spark)")
     return warehouse
 
 
@@ -263,18 +255,44 @@ def research_connection(warehouse_dir: str | Path | None = None, schemas: tuple[
     return con
 
 
-def duckdb_view_of_build(warehouse_dir: str | Path | None, into: Path) -> Path:
-    """`restricted.duckdb` and `wse_impact.duckdb` in `into`, laid out as a DuckDB build, each
-    with a view over every table a local Spark build wrote (its parquet files): what the
-    Great Expectations suites read of a Spark build. Returns `into`."""
-    import duckdb
+class SparkEngine(EngineBase):
+    """The Spark engine behind the protocol of engines/base.py."""
 
-    warehouse = spark_warehouse(warehouse_dir)
-    into.mkdir(parents=True, exist_ok=True)
-    for file_name, schemas in ((RESTRICTED_DB, RESTRICTED_SCHEMAS), (RESEARCH_DB, RESEARCH_SCHEMAS)):
-        with duckdb.connect(str(into / file_name)) as con:
-            _parquet_views(con, warehouse, schemas)
-    return into
+    name = "spark"
+
+    def build_location(self, warehouse_dir: str | Path | None = None) -> Path:
+        return spark_warehouse(warehouse_dir)
+
+    def research_connection(self, warehouse_dir: str | Path | None = None):
+        return research_connection(warehouse_dir)
+
+    def query_connection(self, warehouse_dir: str | Path | None = None, session=None) -> "SessionQueries":
+        """SQL on the build's tables in `session`, else in a session started here."""
+        return SessionQueries(session or self.suite_connection(warehouse_dir))
+
+    def suite_connection(self, warehouse_dir: str | Path | None = None):
+        """A session on the build's warehouse and metastore (`NoBuild` without a build)."""
+        spark_warehouse(warehouse_dir)
+        return start_session(warehouse_dir)
+
+    def suite_sql(self, sql: str) -> str:
+        return spark_sql(sql)
+
+
+class SessionQueries:
+    """SQL written for the DuckDB layout, run in a Spark session (which its owner stops)."""
+
+    def __init__(self, spark):
+        self.spark = spark
+
+    def close(self) -> None:
+        pass  # the session belongs to whoever started it
+
+    def rows(self, sql: str) -> list[tuple]:
+        return [tuple(row) for row in self.spark.sql(spark_sql(sql)).collect()]
+
+    def columns(self, relation: str) -> list[str]:
+        return self.spark.table(spark_sql(relation)).columns
 
 
 def main(argv: list[str] | None = None) -> int:

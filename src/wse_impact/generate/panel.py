@@ -23,60 +23,10 @@ from wse_impact.generate import population as P
 from wse_impact.generate.population import Population, draw_urbanisation, urbanisation_weights
 from wse_impact.generate.reference import N_QUARTERS, QUARTER_LABELS, Reference, quarter_end
 
-MOBILITY = 0.22          # speed of the employment chain
-JOB_CHANGE = 0.03        # salaried: new employer per quarter
-MOVE = 0.004             # new arrondissement per quarter
-WAGE_INDEX = 1.005       # wage indexation per quarter
-
-ABSENT, SALARIED, SELF, JOBSEEKER, INACTIVE = range(5)
-
-# not working: position by age band (<18, 18-24, 25-54, 55-59, 60-64, 65+)
-NONEMP_CODES = ["2.1", "2.2", "2.3", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9"]
-NONEMP_WEIGHTS = np.array([
-    # 2.1  2.2  2.3  3.1  3.2  3.3  3.4  3.5  3.6  3.7  3.8  3.9
-    [0,   0,   0,   0,   0,   0,   0,   0,   1,   0,   0,   0],
-    [.12, 0,   .20, 0,   .05, .06, 0,   0,   .45, 0,   0,   .12],
-    [.34, .04, 0,   .04, .04, .08, 0,   0,   0,   .18, .04, .24],
-    [.20, .02, 0,   .05, .10, .04, 0,   .15, 0,   .24, .05, .15],
-    [.08, 0,   0,   .02, .03, .02, .35, .20, 0,   .18, .04, .08],
-    [0,   0,   0,   0,   0,   0,   1,   0,   0,   0,   0,   0],
-])
-BENEFIT_EUR = {"2.1": 3600, "2.2": 2400, "2.3": 2700, "3.1": 2000, "3.2": 3000, "3.3": 3300, "3.4": 4500,
-               "3.5": 5500, "3.6": 0, "3.7": 3800, "3.8": 3000, "3.9": 0}
-
-# the sectors (NACE divisions) a joint committee covers, and how common it is
-JC_NACE: dict[str, tuple[float, tuple[int, ...]]] = {
-    "000": (1.0, (84, 85)),
-    "100": (.20, (10, 16, 22, 23, 25, 31, 33, 38, 46)),
-    "111": (.20, (24, 25, 27, 28, 29, 33)),
-    "118": (.10, (10, 11)),
-    "124": (.25, (41, 42, 43)),
-    "140": (.25, (49, 52, 53)),
-    "200": (.55, (46, 62, 63, 69, 70, 71, 73, 74, 82)),
-    "201": (.10, (47,)),
-    "202": (.05, (47,)),
-    "209": (.07, (25, 26, 27, 28, 29, 30)),
-    "218": (.08, (58, 64, 66, 68, 70)),
-    "220": (.05, (10, 11)),
-    "302": (.12, (55, 56)),
-    "310": (.10, (64,)),
-    "311": (.07, (47,)),
-    "314": (.03, (96,)),
-    "317": (.03, (80,)),
-    "318.02": (.06, (88,)),
-    "319.01": (.06, (87, 88)),
-    "322": (.12, (78,)),
-    "322.01": (.10, (81, 88, 97)),
-    "327.01": (.05, (18, 22, 81, 82, 88)),
-    "329.01": (.06, (88, 90, 93, 94)),
-    "330": (.18, (86, 87)),
-    "331": (.08, (87, 88)),
-    "337": (.04, (88, 91, 94)),
-}
-APPRENTICE_JCS = ("124", "111", "302", "330", "140", "314", "201", "200", "100", "118")
-REGIMES = ["F", "P", "S", "I"]
-PART_TIME_PCT = np.array([2000, 4000, 5000, 6000, 7500, 8000, 9000])  # hundredths of a percent
-SIZE_WEIGHTS = (.01, .12, .09, .10, .14, .10, .10, .12, .08, .14)
+from wse_impact.generate.panel_parameters import (
+    ABSENT, APPRENTICE_JCS, BENEFIT_EUR, INACTIVE, JC_NACE, JOBSEEKER, JOB_CHANGE, MOBILITY, MOVE,
+    NONEMP_CODES, NONEMP_WEIGHTS, PART_TIME_PCT, REGIMES, SALARIED, SELF, SIZE_WEIGHTS, WAGE_INDEX,
+)
 
 
 def _dictionary(values) -> pa.Array:
@@ -131,7 +81,12 @@ class Panel:
         self.seniority = np.zeros(n, dtype=np.int64)
         self.qworked = np.zeros(n, dtype=np.int64)
         self.in_apprentice_spell = np.zeros(n, dtype=bool)
+        self._joint_committees(ref)
+        self._code_dictionaries(ref)
+        self._person_columns(ref, pop)
 
+    def _joint_committees(self, ref: Reference) -> None:
+        """Joint committees by employee class, their NACE divisions, the apprentices' ones."""
         self.jc_codes = list(ref.joint_committees)
         unknown = set(self.jc_codes) - set(JC_NACE)
         if unknown:
@@ -159,7 +114,8 @@ class Panel:
         self.apprentice_jc = np.array([self.jc_index[c] for c in APPRENTICE_JCS])
         self.jc_white = np.array([ref.joint_committees[c] == "white_collar" for c in self.jc_codes])
 
-        # output dictionaries (every code from the seeds)
+    def _code_dictionaries(self, ref: Reference) -> None:
+        """The output dictionaries (every code from the seeds), checked against the codes drawn."""
         self.d_arr = _dictionary(ref.arrondissements["code"])
         self.d_jc = _dictionary(self.jc_codes)
         self.d_regime = _dictionary(REGIMES)
@@ -191,7 +147,9 @@ class Panel:
             missing = used - set(ref.codes(seed, column))
             if missing:
                 raise ValueError(f"codes {sorted(missing)} not in seeds/{seed}.csv")
-        # integer versions of the string traits (string operations are slow per quarter)
+    def _person_columns(self, ref: Reference, pop: Population) -> None:
+        """Integer versions of the string traits (string operations are slow per quarter), the
+        fixed columns as arrow arrays, and where people move to."""
         self.edu_i = np.searchsorted(P.EDU_CODES, pop.edu)
         self.urb_codes = np.array(["1", "2", "3"])
         self.urb_i = np.searchsorted(self.urb_codes, pop.urb)
@@ -279,6 +237,16 @@ class Panel:
 
     # ----- one quarter ------------------------------------------------------------------------------
     def step(self, t: int) -> pa.Table:
+        """Quarter t: who works (and how), who does what else, who moves, the quarter's
+        values, as the snapshot's arrow table; the random draws in a fixed order."""
+        q = self._employment(t)
+        self._salaried_spells(q)
+        self._position(q)
+        self._moves(q)
+        return self._snapshot(q, self._values(q))
+
+    def _employment(self, t: int) -> "_Quarter":
+        """Employed or not, salaried or self-employed, new spells; the measure's window."""
         rng, pop, n = self.rng, self.pop, self.n
         present = (pop.arrival_q <= t) & (t < pop.exit_q)
         prev = self.state.copy()
@@ -286,6 +254,7 @@ class Panel:
         arrived = present & (self.state == ABSENT)
         qend = quarter_end(t)
         age = (qend - pop.birth).astype(np.int64) / 365.25
+        q = _Quarter(t, present, prev, arrived, qend, age)
 
         # employment propensity
         agef_ctrl = np.select([age < 15, age < 18, age < 22, age < 25, age < 55, age < 60, age < 65],
@@ -293,7 +262,7 @@ class Panel:
         agef_benef = np.select([age < 15, age < 18, age < 60, age < 65], [0, .3, 1.0, .5], .05)
         pi = np.where(pop.has_measure, np.where(t < pop.switch_q, pop.pi_pre, pop.pi_post) * agef_benef,
                       pop.pi_level * agef_ctrl)
-        u = rng.random((6, n))
+        q.u = u = rng.random((6, n))
         was_emp = (prev == SALARIED) | (prev == SELF)
         employed = np.where(arrived, u[0] < pi,
                             np.where(was_emp, u[0] >= MOBILITY * (1 - pi), u[0] < MOBILITY * pi))
@@ -304,28 +273,37 @@ class Panel:
         new_spell |= (state == SALARIED) & self.in_apprentice_spell & (t > pop.win_end)
 
         # the measure's situation while it runs
-        inwin = pop.has_measure & present & (pop.win_start <= t) & (t <= pop.win_end)
-        kind = np.where(inwin, pop.win_kind, P.WIN_NONE)
+        q.inwin = inwin = pop.has_measure & present & (pop.win_start <= t) & (t <= pop.win_end)
+        q.kind = kind = np.where(inwin, pop.win_kind, P.WIN_NONE)
         force_w = kind == P.WIN_SALARIED
-        start_w = force_w & (t == pop.win_start) & ((prev != SALARIED) | (self.win_jc_i >= 0) | pop.apprentice)
+        q.start_w = start_w = force_w & (t == pop.win_start) & ((prev != SALARIED) | (self.win_jc_i >= 0) | pop.apprentice)
         new_spell |= start_w
         state = np.where(force_w, SALARIED, state)
         state = np.where(kind == P.WIN_SELF, SELF, state)
-        state = np.where((kind == P.WIN_JOBSEEKER) | (kind == P.WIN_CAREER_BREAK) | (kind == P.WIN_DISABILITY),
-                         INACTIVE, state).astype(np.int8)
-        new_spell &= state == SALARIED
+        q.state = np.where((kind == P.WIN_JOBSEEKER) | (kind == P.WIN_CAREER_BREAK) | (kind == P.WIN_DISABILITY),
+                           INACTIVE, state).astype(np.int8)
+        q.new_spell = new_spell & (q.state == SALARIED)
+        return q
 
-        initial = new_spell & ((t == 0) | arrived) & ~start_w
-        self._new_spells(np.flatnonzero(initial), age, t, initial=True)
-        self._new_spells(np.flatnonzero(new_spell & ~initial), age, t, initial=False)
+    def _salaried_spells(self, q: "_Quarter") -> None:
+        """New jobs, seniority, part time while the measure asks for it."""
+        pop, t, state, new_spell = self.pop, q.t, q.state, q.new_spell
+        initial = new_spell & ((t == 0) | q.arrived) & ~q.start_w
+        self._new_spells(np.flatnonzero(initial), q.age, t, initial=True)
+        self._new_spells(np.flatnonzero(new_spell & ~initial), q.age, t, initial=False)
         cont = (state == SALARIED) & ~new_spell
         self.seniority[cont] += 1
-        part_win = inwin & pop.win_part_time & ~pop.apprentice & (state == SALARIED)
+        q.part_win = part_win = q.inwin & pop.win_part_time & ~pop.apprentice & (state == SALARIED)
         if part_win.any():
             self.regime[part_win] = 1
             self.pct[part_win] = np.minimum(self.pct[part_win], np.where(self.js_u[part_win] < .5, 5000, 8000))
 
-        # not working: the position by age band, redrawn when a spell of not working starts
+    def _position(self, q: "_Quarter") -> None:
+        """The socio-economic position: of those not working by age band, redrawn when a spell
+        of not working starts; quarters worked."""
+        rng, pop, t, age, kind, prev, present, arrived = (self.rng, self.pop, q.t, q.age, q.kind, q.prev, q.present,
+                                                         q.arrived)
+        state = q.state
         nonemp = present & (state == INACTIVE)
         fresh = nonemp & ((prev == SALARIED) | (prev == SELF) | arrived)
         self.nonemp_u[fresh] = rng.random(int(fresh.sum()))
@@ -333,18 +311,18 @@ class Panel:
         band = np.searchsorted([18, 25, 55, 60, 65], age, side="right")
         cum = np.cumsum(NONEMP_WEIGHTS, axis=1)[band]
         k = np.minimum((cum <= self.nonemp_u[:, None] * cum[:, -1:]).sum(axis=1), len(NONEMP_CODES) - 1)
-        disabled = pop.disabled_q <= t
+        q.disabled = disabled = pop.disabled_q <= t
         k = np.where(disabled & (band >= 2) & (band <= 4), np.where(self.nonemp_u < .5, 10, 9), k)  # 3.8 / 3.7
         k = np.where(kind == P.WIN_JOBSEEKER, np.where(age < 25, 2, 0), k)
         k = np.where(kind == P.WIN_CAREER_BREAK, 3, k)
         k = np.where(kind == P.WIN_DISABILITY, 10, k)
         sep = self.nonemp_sep[k]
         sep = np.where(state == SALARIED, np.where(pop.side_self, self.sep_index["1.4"], self.sep_index["1.1"]), sep)
-        sep = np.where(state == SELF, np.where(self.helper, self.sep_index["1.3"], self.sep_index["1.2"]), sep)
+        q.sep = np.where(state == SELF, np.where(self.helper, self.sep_index["1.3"], self.sep_index["1.2"]), sep)
         state = np.where(nonemp & (k <= 2), JOBSEEKER, state).astype(np.int8)
         self.state = np.where(present, state, ABSENT).astype(np.int8)
-        sal = self.state == SALARIED
-        working = sal | (self.state == SELF)
+        q.sal = self.state == SALARIED
+        q.working = working = q.sal | (self.state == SELF)
         self.qworked[working] += 1
         first_q = (arrived | (t == 0)) & present
         if first_q.any():
@@ -353,8 +331,9 @@ class Panel:
                 (np.clip(age[f] - 19, 0, None) * 4 * pop.pi_level[f] * rng.uniform(.5, 1, size=f.size)).astype(np.int64),
                 44 + t) + working[f]
 
-        # moves
-        moves = present & (u[3] < MOVE)
+    def _moves(self, q: "_Quarter") -> None:
+        rng = self.rng
+        moves = q.present & (q.u[3] < MOVE)
         if moves.any():
             regions = self.ref.arrondissements["region"][self.arr]
             for reg, (cand, cum_pop) in self.region_cands.items():
@@ -363,7 +342,10 @@ class Panel:
             sel = np.flatnonzero(moves)
             self.urb_i[sel] = np.searchsorted(self.urb_codes, draw_urbanisation(rng, self.arr[sel], self.urb_weights))
 
-        # ----- the quarter's values (exact) -----------------------------------------------------------
+    def _values(self, q: "_Quarter") -> dict[str, np.ndarray]:
+        """The quarter's values (exact): days, wages, incapacity, household income, codes."""
+        rng, pop, n, t, u, age, sal, sep, working = (self.rng, self.pop, self.n, q.t, q.u, q.age, q.sal, q.sep,
+                                                     q.working)
         si = self.sep_index
         is_sep = {c: sep == i for c, i in si.items() if c[0] in "23"}
         unemployed = is_sep["2.1"] | is_sep["2.2"]
@@ -372,13 +354,13 @@ class Panel:
         incap_days = np.where(sick, 1 + (u[5] * 30).astype(np.int64), incap_days)
         days = np.where(self.regime == 0, self.full_days, (self.full_days * self.pct / 10000 * (0.85 + 0.15 * u[5])))
         days = np.where(self.regime >= 2, 20 + u[5] * 58, days)
-        days = np.where(new_spell, days * (0.1 + 0.9 * u[3]), days)
+        days = np.where(q.new_spell, days * (0.1 + 0.9 * u[3]), days)
         days = np.where(sick, days - incap_days * 0.7, days)
         days = np.where(sal, np.clip(np.rint(days), 1, 92), 0).astype(np.int64)
         daily = np.where(sal, np.rint(self.dwage * WAGE_INDEX ** t * 100), 0).astype(np.int64)
         gross = np.where(sal, np.rint(daily * days * (1 + rng.normal(0, 0.01, size=n))), 0).astype(np.int64)
         gross = np.maximum(gross, 0)
-        recognised = disabled
+        recognised = q.disabled
         incap_pct = np.where(recognised, pop.disability_pct, 0)
         incap_pct = np.where(is_sep["3.7"], np.maximum(incap_pct, 66), incap_pct)
 
@@ -391,9 +373,16 @@ class Panel:
         working_age = (age >= 18) & (age < 65)
         lwi = working_age & ~child_hh & np.where(working, pop.u_lwi < .02, pop.u_lwi < .5)
         hh = np.where(child_hh, self.hh_child_i, self.hh_adult_i)
-        residence = np.maximum(((qend - pop.arrival).astype(np.int64) / 365.25).astype(np.int64), 0)
+        residence = np.maximum(((q.qend - pop.arrival).astype(np.int64) / 365.25).astype(np.int64), 0)
+        return dict(days=days, daily=daily, gross=gross, recognised=recognised, incap_pct=incap_pct,
+                    incap_days=incap_days, income=income, lwi=lwi, hh=hh, residence=residence,
+                    add=self._additional_position(q, is_sep, unemployed, sick, recognised),
+                    js=self._jobseeker_category(q, is_sep, unemployed))
 
-        add = np.full(n, self.add_index["00"])
+    def _additional_position(self, q: "_Quarter", is_sep: dict[str, np.ndarray], unemployed: np.ndarray,
+                             sick: np.ndarray, recognised: np.ndarray) -> np.ndarray:
+        sal = q.sal
+        add = np.full(self.n, self.add_index["00"])
         for code, mask in (
             ("01", unemployed | is_sep["2.3"] | is_sep["3.5"]),
             ("02", is_sep["3.7"] | (sal & sick & recognised)),
@@ -401,18 +390,23 @@ class Panel:
             ("07", is_sep["3.4"] & recognised),
             ("06", unemployed & recognised),
             ("04", is_sep["3.1"]),
-            ("05", part_win | (sal & (self.js_u < .015))),
+            ("05", q.part_win | (sal & (self.js_u < .015))),
         ):
             add = np.where(mask, self.add_index[code], add)
-        js = np.full(n, self.js_index["00"])
+        return add
+
+    def _jobseeker_category(self, q: "_Quarter", is_sep: dict[str, np.ndarray], unemployed: np.ndarray) -> np.ndarray:
+        js = np.full(self.n, self.js_index["00"])
         js = np.where(unemployed, self.js_index["01"], js)
         js = np.where(is_sep["2.3"], self.js_index["02"], js)
         js = np.where(is_sep["3.9"] & (self.js_u < .15), self.js_index["03"], js)
         js = np.where(is_sep["3.3"] & (self.js_u < .5), self.js_index["04"], js)
-        js = np.where(sal & (self.regime == 1) & (self.js_u < .08), self.js_index["05"], js)
+        return np.where(q.sal & (self.regime == 1) & (self.js_u < .08), self.js_index["05"], js)
 
-        # ----- arrow columns for the persons in the register ---------------------------------------------
-        ix = np.flatnonzero(present)
+    def _snapshot(self, q: "_Quarter", v: dict[str, np.ndarray]) -> pa.Table:
+        """Arrow columns for the persons in the register, in the declared snapshot schema."""
+        pop, sal, sep = self.pop, q.sal, q.sep
+        ix = np.flatnonzero(q.present)
         take = pa.array(ix.astype(np.int32))
         s = sal[ix]
         schema = self.ref.snapshot_schema
@@ -426,35 +420,44 @@ class Panel:
             "herkomst": self.fixed["herkomst"].take(take),
             "nationaliteit": self.fixed["nationaliteit"].take(take),
             "geboorteland": self.fixed["geboorteland"].take(take),
-            "jaren_verblijf_belgie": _ints(residence[ix]),
+            "jaren_verblijf_belgie": _ints(v["residence"][ix]),
             "onderwijsniveau": self.fixed["onderwijsniveau"].take(take),
-            "lage_werkintensiteit": pa.array(lwi[ix], type=pa.bool_()),
-            "gezinstype": _strings(self.d_hh, hh[ix]),
-            "gezinsinkomen": _decimals(income[ix], t_["gezinsinkomen"]),
+            "lage_werkintensiteit": pa.array(v["lwi"][ix], type=pa.bool_()),
+            "gezinstype": _strings(self.d_hh, v["hh"][ix]),
+            "gezinsinkomen": _decimals(v["income"][ix], t_["gezinsinkomen"]),
             "ancienniteit_kwartalen": _ints(np.where(sal, self.seniority, 0)[ix]),
             "nace_code": _strings(self.d_nace, self.nace[ix], s),
             "paritair_comite": _strings(self.d_jc, self.jc[ix], s),
             "arbeidsregime": _strings(self.d_regime, self.regime[ix], s),
-            "dagen_tewerkstelling": _ints(days[ix]),
+            "dagen_tewerkstelling": _ints(v["days"][ix]),
             "kwartalen_tewerkstelling": _ints(self.qworked[ix]),
             "percentage_deeltijds": _decimals(self.pct[ix], t_["percentage_deeltijds"], s),
             "werknemersklasse": _strings(self.d_digit, self.cls[ix], s),
             "zelfstandige": pa.array(((self.state == SELF) | (sal & pop.side_self))[ix], type=pa.bool_()),
             "dimensiecode_werkgever": _strings(self.d_digit, self.size[ix], s),
             "afstand_woon_werk_km": _decimals(self.dist[ix], t_["afstand_woon_werk_km"], s),
-            "dagloon": _decimals(daily[ix], t_["dagloon"]),
-            "brutoloon_kwartaal": _decimals(gross[ix], t_["brutoloon_kwartaal"]),
+            "dagloon": _decimals(v["daily"][ix], t_["dagloon"]),
+            "brutoloon_kwartaal": _decimals(v["gross"][ix], t_["brutoloon_kwartaal"]),
             "socio_economische_positie": _strings(self.d_sep, sep[ix]),
-            "bijkomende_positie": _strings(self.d_add, add[ix]),
-            "categorie_werkzoekende": _strings(self.d_js, js[ix]),
-            "erkende_invaliditeit": pa.array(recognised[ix], type=pa.bool_()),
-            "percentage_arbeidsongeschiktheid": _ints(incap_pct[ix]),
-            "dagen_arbeidsongeschiktheid": _ints(incap_days[ix]),
+            "bijkomende_positie": _strings(self.d_add, v["add"][ix]),
+            "categorie_werkzoekende": _strings(self.d_js, v["js"][ix]),
+            "erkende_invaliditeit": pa.array(v["recognised"][ix], type=pa.bool_()),
+            "percentage_arbeidsongeschiktheid": _ints(v["incap_pct"][ix]),
+            "dagen_arbeidsongeschiktheid": _ints(v["incap_days"][ix]),
         }
         missing = set(schema.names) - set(cols)
         if missing:
             raise ValueError(f"snapshot columns in _dwh__sources.yml the generator does not produce: {sorted(missing)}")
         return pa.table([cols[name].cast(t_[name]) for name in schema.names], schema=schema)
+
+
+
+class _Quarter:
+    """One quarter's draws and states, handed from one step of `Panel.step` to the next."""
+
+    def __init__(self, t: int, present: np.ndarray, prev: np.ndarray, arrived: np.ndarray, qend: np.ndarray,
+                 age: np.ndarray):
+        self.t, self.present, self.prev, self.arrived, self.qend, self.age = t, present, prev, arrived, qend, age
 
 
 def write_snapshots(ref: Reference, pop: Population, rng: np.random.Generator, out: Path,

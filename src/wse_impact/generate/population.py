@@ -15,83 +15,11 @@ from wse_impact.generate.reference import (
 )
 from wse_impact.landing.insz import generate_insz
 
-# ----- sizes at scale 1.0 ----------------------------------------------------------------------
-N_BENEFICIARIES = 150_000
-N_CONTROL = 108_000
-CONTROL_OVERLAP_SHARE = 0.03      # control persons who are also beneficiaries
-ROW_FACTOR = 1.03                 # measure rows sum to ~159,000 for 150,000 distinct persons
-MIN_ROWS_PER_MEASURE = 5
-BIS_SHARE = 0.01
-EXIT_SHARE = 0.015                # emigrate or die during the period
-MEASURE_SIZES = {                 # rows per extract, in proportion to the real ones
-    "vop": 18_000, "doelgroepvermindering": 30_000, "transitiepremie": 2_000,
-    "vlaams_opleidingsverlof": 20_000, "betaald_educatief_verlof": 6_000, "duaal_leren": 10_000,
-    "startbonus_stagebonus": 8_000, "lokale_diensteneconomie": 2_400, "maatwerk": 24_000,
-    "arbeidsmatige_activiteiten": 1_650, "opleidingscheques": 12_000, "vlaams_zorgkrediet": 3_000,
-    "aanmoedigingspremie": 8_000, "aanwervingsincentive": 4_000, "outreach_activering": 3_000,
-    "amif": 2_500,
-}
-
-# window kinds: the situation a primary beneficiary is in while the measure runs
-WIN_NONE, WIN_SALARIED, WIN_SELF, WIN_JOBSEEKER, WIN_CAREER_BREAK, WIN_DISABILITY = range(6)
-
-EDU_CODES = np.array(["1", "2", "3", "9"])
-ORIGIN_CODES = np.array(["1", "2", "3", "9"])  # Belgium, other EU, outside EU, unknown
-EDU_DEFAULT = (0.28, 0.40, 0.30, 0.02)
-
-
-@dataclass(frozen=True)
-class MeasureSpec:
-    ages: tuple[tuple[float, float, float], ...]      # (from, to, weight) bands of age at the start
-    period: tuple[int, int]                           # first quarter drawn in this range
-    mean_duration: float                              # quarters from first to last (0: one quarter)
-    pre: float                                        # employment propensity before the start
-    post: float                                       # ... and after it
-    window: int = WIN_SALARIED
-    female: float = 0.45
-    edu: tuple[float, float, float, float] = EDU_DEFAULT
-    flemish: float = 0.90
-    origin: tuple[float, float, float, float] = (0.72, 0.10, 0.17, 0.01)
-    disabled: float = 0.03
-    window_jc: str = ""                               # joint committee of the supported job
-    secondary: bool = True                            # may be a person's second measure
-
-
-SPECS: dict[str, MeasureSpec] = {
-    "vop": MeasureSpec(((20, 30, .2), (30, 50, .5), (50, 63, .3)), (0, 35), 8, .50, .82,
-                       female=.40, edu=(.40, .40, .17, .03), disabled=1.0),
-    "doelgroepvermindering": MeasureSpec(((16, 26, .5), (55, 64.5, .5)), (0, 35), 5, .40, .85, female=.45,
-                                         secondary=True),
-    "transitiepremie": MeasureSpec(((25, 40, .5), (40, 60, .5)), (8, 35), 0, .80, .95, window=WIN_SELF,
-                                   female=.35, edu=(.15, .40, .43, .02)),
-    "vlaams_opleidingsverlof": MeasureSpec(((22, 35, .45), (35, 60, .55)), (22, 35), 0, .90, .93,
-                                           female=.50, edu=(.12, .40, .46, .02)),
-    "betaald_educatief_verlof": MeasureSpec(((22, 35, .45), (35, 60, .55)), (0, 35), 1, .90, .92,
-                                            female=.45, edu=(.15, .42, .41, .02)),
-    "duaal_leren": MeasureSpec(((15, 19, .6), (19, 25, .4)), (0, 35), 4, .05, .62, female=.35,
-                               edu=(.65, .33, 0, .02), flemish=.95, secondary=False),
-    "startbonus_stagebonus": MeasureSpec(((15, 19, .6), (19, 25, .4)), (0, 35), 0, .10, .60, female=.35,
-                                         edu=(.65, .33, 0, .02), flemish=.95),
-    "lokale_diensteneconomie": MeasureSpec(((25, 45, .5), (45, 64, .5)), (0, 35), 8, .30, .62,
-                                           edu=(.55, .35, .07, .03), disabled=.30, window_jc="329.01"),
-    "maatwerk": MeasureSpec(((20, 40, .45), (40, 64, .55)), (0, 35), 10, .35, .78, female=.35,
-                            edu=(.55, .35, .07, .03), disabled=.60, window_jc="327.01"),
-    "arbeidsmatige_activiteiten": MeasureSpec(((20, 40, .45), (40, 64, .55)), (0, 35), 8, .05, .12,
-                                              window=WIN_DISABILITY, edu=(.60, .30, .05, .05), disabled=.70),
-    "opleidingscheques": MeasureSpec(((20, 35, .5), (35, 60, .5)), (0, 35), 2, .85, .88, female=.55,
-                                     edu=(.15, .45, .38, .02)),
-    "vlaams_zorgkrediet": MeasureSpec(((25, 40, .5), (40, 60, .5)), (22, 35), 2, .92, .86,
-                                      window=WIN_CAREER_BREAK, female=.75, edu=(.15, .42, .41, .02)),
-    "aanmoedigingspremie": MeasureSpec(((25, 45, .5), (45, 62, .5)), (0, 35), 4, .92, .86, female=.70,
-                                       edu=(.18, .42, .38, .02)),
-    "aanwervingsincentive": MeasureSpec(((25, 45, .5), (45, 64, .5)), (34, 35), 1, .08, .70,
-                                        edu=(.50, .35, .12, .03)),
-    "outreach_activering": MeasureSpec(((18, 30, .4), (30, 64, .6)), (0, 35), 3, .12, .55,
-                                       window=WIN_JOBSEEKER, edu=(.50, .33, .12, .05), flemish=.97,
-                                       origin=(.50, .10, .38, .02)),
-    "amif": MeasureSpec(((18, 30, .5), (30, 55, .5)), (4, 35), 3, .08, .50, window=WIN_JOBSEEKER,
-                        edu=(.40, .30, .20, .10), flemish=.97, origin=(0, 0, 1, 0)),
-}
+from wse_impact.generate.population_parameters import (  # noqa: F401 - also read as population.X
+    BIS_SHARE, CONTROL_OVERLAP_SHARE, EDU_CODES, EDU_DEFAULT, EXIT_SHARE, MEASURE_SIZES, MIN_ROWS_PER_MEASURE,
+    MeasureSpec, N_BENEFICIARIES, N_CONTROL, ORIGIN_CODES, ROW_FACTOR, SPECS, WIN_CAREER_BREAK,
+    WIN_DISABILITY, WIN_JOBSEEKER, WIN_NONE, WIN_SALARIED, WIN_SELF,
+)
 
 
 def _weighted(rng: np.random.Generator, n: int, weights) -> np.ndarray:
@@ -237,84 +165,138 @@ def draw_urbanisation(rng: np.random.Generator, arr: np.ndarray, weights: np.nda
 
 
 def build_population(ref: Reference, scale: float, rng: np.random.Generator) -> Population:
+    """The persons and their measure rows; the random draws in a fixed order (the same seed
+    gives the same files)."""
     measures = ref.measures
     missing = set(measures) ^ set(SPECS)
     if missing:
         raise ValueError(f"measures in seeds/measures.csv and the generator differ: {sorted(missing)}")
-    n_m = len(measures)
+    primary, secondary = _rows_per_measure(measures, scale)
+    benef = _primary_beneficiaries(measures, primary, rng)
+    control = _control_persons(ref, scale, rng)
+    pop = _persons(ref, benef, control, rng)
+    _add_measure_rows(pop, measures, benef, secondary, rng)
+    _add_control_overlap(pop, benef.n, control, rng)
+    return _sorted_by_insz(pop)
+
+
+def _rows_per_measure(measures: list[str], scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per measure, its rows of primary beneficiaries and of second measures."""
     rows = np.array([max(MIN_ROWS_PER_MEASURE, round(MEASURE_SIZES[m] * scale * ROW_FACTOR)) for m in measures])
     n_benef = min(max(round(N_BENEFICIARIES * scale), 1), int(rows.sum()))
     extra = int(rows.sum()) - n_benef
     can_second = np.array([SPECS[m].secondary for m in measures]) & (rows > 1)
     secondary = np.minimum(_largest_remainder(extra, np.where(can_second, rows, 0).astype(float)), rows - 1)
-    primary = rows - secondary
-    n_benef = int(primary.sum())
+    return rows - secondary, secondary
 
-    # ----- primary beneficiaries: one measure each, traits that fit it ------------------------
-    pm = np.repeat(np.arange(n_m), primary)
-    first = np.empty(n_benef, dtype=np.int64)
-    last, win_start, win_end, switch = (np.empty_like(first) for _ in range(4))
-    age_at_first = np.empty(n_benef)
-    male = np.empty(n_benef, dtype=bool)
-    edu = np.empty(n_benef, dtype="<U1")
-    origin_b = np.empty(n_benef, dtype="<U1")
-    flemish = np.empty(n_benef)
-    disabled_b = np.empty(n_benef, dtype=bool)
-    pi_pre = np.empty(n_benef)
-    pi_post = np.empty(n_benef)
-    win_kind = np.empty(n_benef, dtype=np.int64)
-    win_jc = np.empty(n_benef, dtype="<U6")
-    win_part_time = np.zeros(n_benef, dtype=bool)
-    apprentice = np.zeros(n_benef, dtype=bool)
-    side_self_b = np.zeros(n_benef, dtype=bool)
-    self_prop_b = np.full(n_benef, 0.10)
-    variants: dict[str, dict[str, np.ndarray]] = {}
+
+@dataclass
+class _Beneficiaries:
+    """The primary beneficiaries, one measure each (`pm`, its index), with traits that fit it."""
+
+    pm: np.ndarray
+    variants: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = self.n
+        self.first = np.empty(n, dtype=np.int64)
+        self.last, self.win_start, self.win_end, self.switch = (np.empty_like(self.first) for _ in range(4))
+        self.age_at_first = np.empty(n)
+        self.male = np.empty(n, dtype=bool)
+        self.edu = np.empty(n, dtype="<U1")
+        self.origin = np.empty(n, dtype="<U1")
+        self.flemish = np.empty(n)
+        self.disabled = np.empty(n, dtype=bool)
+        self.pi_pre = np.empty(n)
+        self.pi_post = np.empty(n)
+        self.win_kind = np.empty(n, dtype=np.int64)
+        self.win_jc = np.empty(n, dtype="<U6")
+        self.win_part_time = np.zeros(n, dtype=bool)
+        self.apprentice = np.zeros(n, dtype=bool)
+        self.side_self = np.zeros(n, dtype=bool)
+        self.self_prop = np.full(n, 0.10)
+
+    @property
+    def n(self) -> int:
+        return self.pm.size
+
+
+def _primary_beneficiaries(measures: list[str], primary: np.ndarray, rng: np.random.Generator) -> _Beneficiaries:
+    b = _Beneficiaries(pm=np.repeat(np.arange(len(measures)), primary))
     for k, m in enumerate(measures):
-        spec = SPECS[m]
-        idx = np.flatnonzero(pm == k)
-        n = idx.size
-        f, lst, ws, we, sw = _measure_quarters(m, rng, n)
-        first[idx], last[idx], win_start[idx], win_end[idx], switch[idx] = f, lst, ws, we, sw
-        age_at_first[idx] = _ages(rng, n, spec.ages)
-        male[idx] = rng.random(n) >= spec.female
-        edu[idx] = EDU_CODES[_weighted(rng, n, spec.edu)]
-        origin_b[idx] = ORIGIN_CODES[_weighted(rng, n, spec.origin)]
-        flemish[idx] = spec.flemish
-        disabled_b[idx] = rng.random(n) < spec.disabled
-        noise = rng.normal(0, 0.04, size=(2, n))
-        pi_pre[idx] = np.clip(spec.pre + noise[0], 0.01, 0.97)
-        pi_post[idx] = np.clip(spec.post + noise[1], 0.01, 0.97)
-        win_kind[idx] = spec.window
-        win_jc[idx] = spec.window_jc
-        v: dict[str, np.ndarray] = {}
-        if m == "doelgroepvermindering":
-            code = _reduction_codes(rng, age_at_first[idx], edu[idx])
-            v["reduction_code"] = code
-            pi_pre[idx] = np.where(code == "6320", 0.95, np.where(code == "6310", 0.05, pi_pre[idx]))
-        elif m == "vop":
-            allowance = np.array(["WN", "ZS", "HL"])[_weighted(rng, n, (0.82, 0.15, 0.03))]
-            v["allowance_type"] = allowance
-            win_kind[idx] = np.where(allowance == "WN", WIN_SALARIED, WIN_SELF)
-            self_prop_b[idx] = np.where(allowance == "WN", 0.05, 0.9)
-        elif m == "transitiepremie":
-            side = rng.random(n) < 0.25
-            v["side_self"] = side
-            side_self_b[idx] = side
-            self_prop_b[idx] = 0.9
-        elif m in ("duaal_leren", "startbonus_stagebonus"):
-            apprentice[idx] = True
-            win_part_time[idx] = True
-        elif m == "aanmoedigingspremie":
-            win_part_time[idx] = True
-        variants[m] = v
+        idx = np.flatnonzero(b.pm == k)
+        _draw_measure_traits(b, SPECS[m], idx, rng, m)
+        b.variants[m] = _draw_measure_variant(b, m, idx, rng)
+    return b
 
-    # ----- control persons (a sample of the working-age population of Belgium) -----------------
+
+def _draw_measure_traits(b: _Beneficiaries, spec: MeasureSpec, idx: np.ndarray, rng: np.random.Generator,
+                         m: str) -> None:
+    n = idx.size
+    f, lst, ws, we, sw = _measure_quarters(m, rng, n)
+    b.first[idx], b.last[idx], b.win_start[idx], b.win_end[idx], b.switch[idx] = f, lst, ws, we, sw
+    b.age_at_first[idx] = _ages(rng, n, spec.ages)
+    b.male[idx] = rng.random(n) >= spec.female
+    b.edu[idx] = EDU_CODES[_weighted(rng, n, spec.edu)]
+    b.origin[idx] = ORIGIN_CODES[_weighted(rng, n, spec.origin)]
+    b.flemish[idx] = spec.flemish
+    b.disabled[idx] = rng.random(n) < spec.disabled
+    noise = rng.normal(0, 0.04, size=(2, n))
+    b.pi_pre[idx] = np.clip(spec.pre + noise[0], 0.01, 0.97)
+    b.pi_post[idx] = np.clip(spec.post + noise[1], 0.01, 0.97)
+    b.win_kind[idx] = spec.window
+    b.win_jc[idx] = spec.window_jc
+
+
+def _draw_measure_variant(b: _Beneficiaries, m: str, idx: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The measure's own attributes, and how they change the person's path."""
+    n = idx.size
+    v: dict[str, np.ndarray] = {}
+    if m == "doelgroepvermindering":
+        code = _reduction_codes(rng, b.age_at_first[idx], b.edu[idx])
+        v["reduction_code"] = code
+        b.pi_pre[idx] = np.where(code == "6320", 0.95, np.where(code == "6310", 0.05, b.pi_pre[idx]))
+    elif m == "vop":
+        allowance = np.array(["WN", "ZS", "HL"])[_weighted(rng, n, (0.82, 0.15, 0.03))]
+        v["allowance_type"] = allowance
+        b.win_kind[idx] = np.where(allowance == "WN", WIN_SALARIED, WIN_SELF)
+        b.self_prop[idx] = np.where(allowance == "WN", 0.05, 0.9)
+    elif m == "transitiepremie":
+        side = rng.random(n) < 0.25
+        v["side_self"] = side
+        b.side_self[idx] = side
+        b.self_prop[idx] = 0.9
+    elif m in ("duaal_leren", "startbonus_stagebonus"):
+        b.apprentice[idx] = True
+        b.win_part_time[idx] = True
+    elif m == "aanmoedigingspremie":
+        b.win_part_time[idx] = True
+    return v
+
+
+@dataclass
+class _Controls:
+    """The control persons who are not beneficiaries (a sample of the working-age population
+    of Belgium), and how many control persons are beneficiaries too."""
+
+    n: int
+    n_overlap: int
+    birth: np.ndarray
+    male: np.ndarray
+    arr: np.ndarray
+    origin: np.ndarray
+    edu: np.ndarray
+
+
+CONTROL_REFERENCE_DAY = np.datetime64("2018-07-01")
+
+
+def _control_persons(ref: Reference, scale: float, rng: np.random.Generator) -> _Controls:
     n_control = max(round(N_CONTROL * scale), 1)
     n_overlap = round(CONTROL_OVERLAP_SHARE * n_control)
     n_new = n_control - n_overlap
-    ref_day = np.datetime64("2018-07-01")
     age_c = rng.uniform(18, 65, size=n_new)
-    birth_c = ref_day - (age_c * 365.25).astype(np.int64).astype("timedelta64[D]")
+    birth_c = CONTROL_REFERENCE_DAY - (age_c * 365.25).astype(np.int64).astype("timedelta64[D]")
     male_c = rng.random(n_new) < 0.5
     arr_c = _residence(ref, rng, n_new, 0.0, by_population=True)
     region_c = ref.arrondissements["region"][arr_c]
@@ -323,70 +305,101 @@ def build_population(ref: Reference, scale: float, rng: np.random.Generator) -> 
         sel = np.flatnonzero(region_c == reg)
         origin_c[sel] = ORIGIN_CODES[_weighted(rng, sel.size, w)]
     edu_c = EDU_CODES[_weighted(rng, n_new, EDU_DEFAULT)]
+    return _Controls(n_new, n_overlap, birth_c, male_c, arr_c, origin_c, edu_c)
 
-    # ----- all persons ---------------------------------------------------------------------------
-    n = n_benef + n_new
-    is_benef = np.arange(n) < n_benef
+
+def _persons(ref: Reference, b: _Beneficiaries, c: _Controls, rng: np.random.Generator) -> Population:
+    """Beneficiaries then control persons: origin, arrival, exit, INSZ and the fixed traits."""
+    n = b.n + c.n
+    is_benef = np.arange(n) < b.n
     birth = np.empty(n, dtype="datetime64[D]")
-    f_start = quarter_start(first)
-    birth[:n_benef] = f_start - (age_at_first * 365.25).astype(np.int64).astype("timedelta64[D]")
-    birth[n_benef:] = birth_c
-    male_all = np.concatenate([male, male_c])
-    edu_all = np.concatenate([edu, edu_c])
-    origin = np.concatenate([origin_b, origin_c])
-    arr = np.concatenate([_residence(ref, rng, n_benef, flemish, by_population=False), arr_c])
+    birth[:b.n] = quarter_start(b.first) - (b.age_at_first * 365.25).astype(np.int64).astype("timedelta64[D]")
+    birth[b.n:] = c.birth
+    male = np.concatenate([b.male, c.male])
+    edu = np.concatenate([b.edu, c.edu])
+    origin = np.concatenate([b.origin, c.origin])
+    arr = np.concatenate([_residence(ref, rng, b.n, b.flemish, by_population=False), c.arr])
     urb = draw_urbanisation(rng, arr, urbanisation_weights(ref))
+    amif = np.zeros(n, dtype=bool)
+    amif[:b.n] = b.pm == ref.measures.index("amif")
+    nationality, birth_country, born_abroad = _nationality(origin, amif, rng)
+    arrival, arrival_q = _arrival(b, birth, born_abroad, amif, rng)
+    exit_q = _exit_quarter(b, arrival_q, rng)
+    # INSZ; BIS numbers mostly for persons born abroad
+    bis = rng.random(n) < np.where(born_abroad, BIS_SHARE * 4, BIS_SHARE * 0.3)
+    insz = generate_insz(birth, male, rng, bis_mask=bis)
+    traits = _fixed_traits(ref, b, c, male, edu, origin, arr, rng)
 
-    # nationality and country of birth follow the origin
-    u = rng.random((3, n))
+    def pad(a: np.ndarray, fill) -> np.ndarray:
+        return np.concatenate([a, np.full(c.n, fill, dtype=a.dtype)])
+
+    return Population(
+        n=n, insz=insz, birth=birth, male=male, arr=arr, urb=urb, origin=origin,
+        nationality=nationality, birth_country=birth_country, arrival=arrival, arrival_q=arrival_q,
+        exit_q=exit_q, edu=edu, **traits, u_lwi=rng.random(n),
+        has_measure=is_benef.copy(), switch_q=pad(b.switch, 999), pi_pre=pad(b.pi_pre, 0.0),
+        pi_post=pad(b.pi_post, 0.0), win_kind=pad(b.win_kind, WIN_NONE), win_start=pad(b.win_start, 999),
+        win_end=pad(b.win_end, -1), win_jc=pad(b.win_jc, ""), win_part_time=pad(b.win_part_time, False),
+        apprentice=pad(b.apprentice, False), is_control=~is_benef, is_beneficiary=is_benef.copy(),
+    )
+
+
+def _nationality(origin: np.ndarray, amif: np.ndarray,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nationality and country of birth follow the origin; AMIF: recently arrived, outside the EU."""
+    u = rng.random((3, origin.size))
     nationality = np.where(origin == "1", "1",
                   np.where(origin == "2", np.where(u[0] < 0.6, "2", "1"),
                   np.where(origin == "3", np.where(u[0] < 0.45, "3", "1"),
                            np.where(u[0] < 0.8, "1", "9"))))
     born_abroad = ((origin == "2") & (u[1] < 0.65)) | ((origin == "3") & (u[1] < 0.60)) | (origin == "9")
     birth_country = np.where(born_abroad, np.where(origin == "9", "9", origin), "1")
-    # AMIF: recently arrived, outside the EU
-    amif = np.zeros(n, dtype=bool)
-    amif[:n_benef] = pm == measures.index("amif")
     born_abroad |= amif
     birth_country = np.where(amif, "3", birth_country)
     nationality = np.where(amif, "3", nationality)
+    return nationality, birth_country, born_abroad
 
-    # arrival in Belgium: after birth (from age 1), before the measure starts (beneficiaries)
-    latest = np.full(n, np.datetime64("2022-11-15"), dtype="datetime64[D]")
-    latest[:n_benef] = quarter_start(np.minimum(win_start, first)) - np.timedelta64(20, "D")
+
+def _arrival(b: _Beneficiaries, birth: np.ndarray, born_abroad: np.ndarray, amif: np.ndarray,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival in Belgium: after birth (from age 1), before the measure starts (beneficiaries)."""
+    latest = np.full(birth.size, np.datetime64("2022-11-15"), dtype="datetime64[D]")
+    latest[:b.n] = quarter_start(np.minimum(b.win_start, b.first)) - np.timedelta64(20, "D")
     earliest = np.maximum(birth + np.timedelta64(365, "D"), np.datetime64("1975-01-01"))
     earliest = np.where(amif, np.maximum(earliest, latest - np.timedelta64(3 * 365, "D")), earliest)
     earliest = np.minimum(earliest, latest)
     span = (latest - earliest).astype(np.int64)
-    arrival = earliest + (rng.random(n) * span).astype(np.int64).astype("timedelta64[D]")
+    arrival = earliest + (rng.random(birth.size) * span).astype(np.int64).astype("timedelta64[D]")
     arrival = np.where(born_abroad, arrival, birth)
     arrival_q = np.where(born_abroad, quarter_of(arrival), -1000)
-    arrival_q = np.maximum(arrival_q, quarter_of(birth))
+    return arrival, np.maximum(arrival_q, quarter_of(birth))
 
-    # leaving the register (emigration, death): after the measure's window
+
+def _exit_quarter(b: _Beneficiaries, arrival_q: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Leaving the register (emigration, death): after the measure's window."""
+    n = arrival_q.size
     exit_q = np.full(n, N_QUARTERS, dtype=np.int64)
     after = np.maximum(arrival_q, 0) + 1
-    after[:n_benef] = np.maximum(after[:n_benef], np.maximum(win_end, last) + 1)
+    after[:b.n] = np.maximum(after[:b.n], np.maximum(b.win_end, b.last) + 1)
     leaves = (rng.random(n) < EXIT_SHARE) & (after < N_QUARTERS)
-    exit_q = np.where(leaves, after + (rng.random(n) * (N_QUARTERS - after)).astype(np.int64), exit_q)
+    return np.where(leaves, after + (rng.random(n) * (N_QUARTERS - after)).astype(np.int64), exit_q)
 
-    # INSZ; BIS numbers mostly for persons born abroad
-    bis = rng.random(n) < np.where(born_abroad, BIS_SHARE * 4, BIS_SHARE * 0.3)
-    insz = generate_insz(birth, male_all, rng, bis_mask=bis)
 
-    # ----- other fixed traits --------------------------------------------------------------------
-    base = np.select([edu_all == "1", edu_all == "2", edu_all == "3"], [0.58, 0.76, 0.87], 0.45)
-    base = base * np.where(male_all, 1.0, 0.93) * np.where(origin == "3", 0.78, 1.0)
+def _fixed_traits(ref: Reference, b: _Beneficiaries, c: _Controls, male: np.ndarray, edu: np.ndarray,
+                  origin: np.ndarray, arr: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Employment propensity, self-employment, disability, incomes and household types."""
+    n = b.n + c.n
+    base = np.select([edu == "1", edu == "2", edu == "3"], [0.58, 0.76, 0.87], 0.45)
+    base = base * np.where(male, 1.0, 0.93) * np.where(origin == "3", 0.78, 1.0)
     region = ref.arrondissements["region"][arr]
     base = base * np.select([region == BRUSSELS, region == WALLOON], [0.88, 0.92], 1.0)
     pi_level = np.clip(base + rng.normal(0, 0.12, size=n), 0.02, 0.97)
-    self_prop = np.concatenate([self_prop_b, np.full(n_new, 0.11)])
-    self_prop = np.clip(self_prop * np.where(male_all, 1.25, 0.75), 0, 0.95)
-    side_self = np.concatenate([side_self_b, np.zeros(n_new, dtype=bool)]) | (rng.random(n) < 0.02)
-    disabled = np.concatenate([disabled_b, rng.random(n_new) < 0.04])
+    self_prop = np.concatenate([b.self_prop, np.full(c.n, 0.11)])
+    self_prop = np.clip(self_prop * np.where(male, 1.25, 0.75), 0, 0.95)
+    side_self = np.concatenate([b.side_self, np.zeros(c.n, dtype=bool)]) | (rng.random(n) < 0.02)
+    disabled = np.concatenate([b.disabled, rng.random(c.n) < 0.04])
     disabled_q = np.where(disabled, rng.integers(-40, N_QUARTERS, size=n), 999)
-    disabled_q[:n_benef] = np.where(disabled_b, np.minimum(disabled_q[:n_benef], first - 1), 999)
+    disabled_q[:b.n] = np.where(b.disabled, np.minimum(disabled_q[:b.n], b.first - 1), 999)
     disability_pct = np.array([33, 50, 66, 67, 80, 100])[_weighted(rng, n, (.2, .2, .25, .1, .1, .15))]
     has_partner = rng.random(n) < 0.6
     partner_income = np.where(has_partner, np.exp(rng.normal(np.log(9000), 0.5, size=n)) * 100, 0).astype(np.int64)
@@ -396,41 +409,31 @@ def build_population(ref: Reference, scale: float, rng: np.random.Generator) -> 
     hh_child = np.array(["CMAR", "CUNM", "C1PA"])[_weighted(rng, n, (.65, .15, .20))]
     hh_adult_partner = np.array(["MAR0", "MAR+", "UNM0", "UNM+"])[_weighted(rng, n, (.25, .40, .15, .20))]
     hh_adult_single = np.array(["SING", "H1PA", "NFRP", "OTHR", "COLL"])[_weighted(rng, n, (.62, .22, .07, .06, .03))]
-    hh_adult = np.where(has_partner, hh_adult_partner, hh_adult_single)
+    return dict(pi_level=pi_level, self_prop=self_prop, side_self=side_self, disabled_q=disabled_q,
+                disability_pct=disability_pct, partner_income=partner_income, parents_income=parents_income,
+                self_income=self_income, leave_home_age=leave_home_age, hh_child=hh_child,
+                hh_adult=np.where(has_partner, hh_adult_partner, hh_adult_single))
 
-    def pad(a: np.ndarray, fill) -> np.ndarray:
-        return np.concatenate([a, np.full(n_new, fill, dtype=a.dtype)])
 
-    pop = Population(
-        n=n, insz=insz, birth=birth, male=male_all, arr=arr, urb=urb, origin=origin,
-        nationality=nationality, birth_country=birth_country, arrival=arrival, arrival_q=arrival_q,
-        exit_q=exit_q, edu=edu_all, pi_level=pi_level,
-        self_prop=self_prop, side_self=side_self, disabled_q=disabled_q, disability_pct=disability_pct,
-        partner_income=partner_income, parents_income=parents_income, self_income=self_income,
-        leave_home_age=leave_home_age, hh_child=hh_child, hh_adult=hh_adult, u_lwi=rng.random(n),
-        has_measure=is_benef.copy(), switch_q=pad(switch, 999), pi_pre=pad(pi_pre, 0.0),
-        pi_post=pad(pi_post, 0.0), win_kind=pad(win_kind, WIN_NONE), win_start=pad(win_start, 999),
-        win_end=pad(win_end, -1), win_jc=pad(win_jc, ""), win_part_time=pad(win_part_time, False),
-        apprentice=pad(apprentice, False), is_control=~is_benef, is_beneficiary=is_benef.copy(),
-    )
-
-    # ----- measure rows: the primary ones, then second measures for some beneficiaries ----------
+def _add_measure_rows(pop: Population, measures: list[str], b: _Beneficiaries, secondary: np.ndarray,
+                      rng: np.random.Generator) -> None:
+    """The primary measure rows, then second measures for some beneficiaries."""
     age_days = lambda person, q: (quarter_start(q) - pop.birth[person]).astype(np.int64) / 365.25  # noqa: E731
     for k, m in enumerate(measures):
-        idx = np.flatnonzero(pm == k)
-        mr = MeasureRows(person=idx, first=first[idx], last=last[idx], variant=dict(variants[m]))
+        idx = np.flatnonzero(b.pm == k)
+        mr = MeasureRows(person=idx, first=b.first[idx], last=b.last[idx], variant=dict(b.variants[m]))
         if secondary[k]:
-            mr = _add_secondary(m, mr, int(secondary[k]), pop, n_benef, rng, age_days)
+            mr = _add_secondary(m, mr, int(secondary[k]), pop, b.n, rng, age_days)
         pop.measures[m] = mr
 
-    # control persons who are also beneficiaries: working age in 2018 and in the register then
-    age18 = (ref_day - pop.birth[:n_benef]).astype(np.int64) / 365.25
+
+def _add_control_overlap(pop: Population, n_benef: int, c: _Controls, rng: np.random.Generator) -> None:
+    """Control persons who are also beneficiaries: working age in 2018 and in the register then."""
+    age18 = (CONTROL_REFERENCE_DAY - pop.birth[:n_benef]).astype(np.int64) / 365.25
     q18 = 18
     cand = np.flatnonzero((age18 >= 18) & (age18 < 65) & (pop.arrival_q[:n_benef] <= q18) & (pop.exit_q[:n_benef] > q18))
-    chosen = rng.choice(cand, size=min(n_overlap, cand.size), replace=False)
+    chosen = rng.choice(cand, size=min(c.n_overlap, cand.size), replace=False)
     pop.is_control[chosen] = True
-
-    return _sorted_by_insz(pop)
 
 
 def _add_secondary(m: str, mr: MeasureRows, k: int, pop: Population, n_benef: int,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,35 +137,18 @@ def read_landing_source(meta: dict[str, Any], name: str, identifier: str | None 
 
 
 def sources_from_yaml(project_dir: Path, landing_dir: str | None = None) -> list[DeclaredSource]:
-    """Declared sources read from the project's `_*__sources.yml` files (for the CLI).
+    """Declared sources read from the project's `_*__sources.yml` files (for the CLI), through
+    the one reader of source declarations (project/declarations.py).
 
     The yml holds `{{ env_var('WSE_LANDING_DIR', ...) }}` (in the snapshots' external_location)
     and `landing_file` paths relative to the landing folder: both are resolved with `landing_dir`
     (or the environment variable, or the synthetic demo's folder).
     """
-    import yaml
+    from wse_impact.project.declarations import declared_sources, source_nodes_from_yaml
 
     landing = landing_dir or str(settings.landing_dir())
-    env_var = re.compile(r"\{\{\s*env_var\(\s*'WSE_LANDING_DIR'\s*(?:,\s*'[^']*'\s*)?\)\s*\}\}")
-    graph = []
-    for yml in sorted((project_dir / "models").rglob("_*__sources.yml")):
-        doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
-        for source in doc.get("sources", []):
-            source_meta = {**(source.get("meta") or {}), **((source.get("config") or {}).get("meta") or {})}
-            for table in source.get("tables", []):
-                meta = {**source_meta, **(table.get("meta") or {}), **((table.get("config") or {}).get("meta") or {})}
-                if "external_location" in meta:
-                    meta["external_location"] = env_var.sub(lambda _m: landing, meta["external_location"])
-                graph.append({
-                    "source_name": source["name"],
-                    "name": table["name"],
-                    "identifier": table.get("identifier", table["name"]),
-                    "schema": source.get("schema", source["name"]),
-                    "database": source.get("database"),
-                    "meta": meta,
-                    "columns": table.get("columns", []),
-                })
-    return sources_from_graph(graph, Path(landing))
+    nodes = source_nodes_from_yaml(project_dir, {"WSE_LANDING_DIR": landing})
+    return sources_from_graph(declared_sources(nodes), Path(landing))
 
 
 # ----------------------------------------------------------------------------- checks
@@ -181,12 +163,6 @@ def check_sources(sources: Iterable[DeclaredSource], base_dir: Path | None = Non
         else:
             problems += _check_parquet_source(source, base_dir)
     return problems
-
-
-def check_or_raise(sources: Iterable[DeclaredSource], base_dir: Path | None = None) -> None:
-    problems = check_sources(sources, base_dir)
-    if problems:
-        raise LandingCheckError(problems)
 
 
 def format_problems(problems: list[str], consequence: str = "") -> str:

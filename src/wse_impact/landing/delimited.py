@@ -88,31 +88,10 @@ class DelimitedFile:
 def read_delimited(path: Path, name: str | None = None, delimiter: str = ";", quote: str = '"',
                    keep_records: bool = True) -> DelimitedFile:
     """Read one delimited file. `keep_records=False` only counts (for the structural check)."""
-    path = Path(path)
     result = DelimitedFile(name=name or str(path), delimiter=delimiter)
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark: not part of the header
-        raw = raw[3:]
-    if not raw.strip():
-        result.unreadable = "empty file (0 rows, no header)" if not raw else "empty file (only blank space, no header)"
+    lines = _lines_after_header(Path(path), result, quote)
+    if lines is None:
         return result
-
-    try:
-        lines: list[str] | list[bytes] = raw.decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        lines = raw.split(b"\n")  # decoded line by line: only the damaged lines are lost
-    if lines[-1] in ("", b""):
-        lines.pop()  # the file's final line break
-
-    header_line = _decoded(lines[0])
-    if header_line is None:
-        result.unreadable = _undecodable_reason(lines[0], "the header")
-        return result
-    header = _split_line(header_line.rstrip("\r"), delimiter, quote)
-    if header is None:
-        result.unreadable = f"header cannot be read (unbalanced quote): {header_line[:80]!r}"
-        return result
-    result.header = [h.strip() for h in header]
     width = len(result.header)
     if keep_records:
         result.columns = [[] for _ in range(width)]
@@ -167,6 +146,35 @@ def read_delimited(path: Path, name: str | None = None, delimiter: str = ";", qu
             damage(line_number, problem, text)
             i += 1  # one damaged line costs one line: resume on the next
     return result
+
+
+def _lines_after_header(path: Path, result: DelimitedFile, quote: str) -> list[str] | list[bytes] | None:
+    """The file's lines (text, or bytes where the file is not UTF-8 as a whole), its header
+    read into `result`; None, with `result.unreadable` saying why, when there is none."""
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark: not part of the header
+        raw = raw[3:]
+    if not raw.strip():
+        result.unreadable = "empty file (0 rows, no header)" if not raw else "empty file (only blank space, no header)"
+        return None
+
+    try:
+        lines: list[str] | list[bytes] = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        lines = raw.split(b"\n")  # decoded line by line: only the damaged lines are lost
+    if lines[-1] in ("", b""):
+        lines.pop()  # the file's final line break
+
+    header_line = _decoded(lines[0])
+    if header_line is None:
+        result.unreadable = _undecodable_reason(lines[0], "the header")
+        return None
+    header = _split_line(header_line.rstrip("\r"), result.delimiter, quote)
+    if header is None:
+        result.unreadable = f"header cannot be read (unbalanced quote): {header_line[:80]!r}"
+        return None
+    result.header = [h.strip() for h in header]
+    return lines
 
 
 def file_problems(parsed: DelimitedFile, max_damaged_share: float = MAX_DAMAGED_LINE_SHARE) -> list[str]:

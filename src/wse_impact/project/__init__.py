@@ -18,7 +18,7 @@ import yaml
 
 from wse_impact.settings import PROJECT_DIR
 
-from wse_impact.release.disclosure import COUNT, Link, Magnitude, OutputSpec
+from wse_impact.release.disclosure_rules import COUNT, Link, Magnitude, OutputSpec
 
 __all__ = ["project_dir", "project_vars", "retain_until", "output_specs"]
 

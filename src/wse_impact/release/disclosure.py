@@ -1,9 +1,8 @@
 """Statistical disclosure control of the research outputs, declared once.
 
 The rules and their parameters live in `DisclosureRules` (one instance, `DEFAULT_RULES`);
-every output goes through `protect` (or `apply_disclosure`, which returns its tables), which
-never looks at an output's name for its rules, only at its `OutputSpec`: which columns are
-dimensions, which dimensions' `Total` rows are sums of the others (`additive`) or unions of
+every output goes through `protect`, which never looks at an output's name for its rules,
+only at its `OutputSpec`: which columns are dimensions, which dimensions' `Total` rows are sums of the others (`additive`) or unions of
 them (`union`), over which dimensions the count is the same (`constant_over`), which columns
 are shares bound to the row's persons (`values`), which are magnitudes with their carried
 contributors. The specs are declared next to the outputs, in each output model's yml under
@@ -54,12 +53,18 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from wse_impact.release import protection
+from wse_impact.release.count_system import TOTAL
+from wse_impact.release.disclosure_rules import (  # noqa: F401 - the declarations, read as disclosure.X too
+    COUNT, CONTRIBUTOR_PREFIX, DEFAULT_RULES, PROTECTION_METHOD, ZERO_AND_EXTREME_SHARE_RULE, DisclosureRules, Link,
+    Magnitude, OutputSpec,
+)
+from wse_impact.release.disclosure_system import _build_system, _group_sums
 
 __all__ = [
     "DisclosureRules",
@@ -73,171 +78,11 @@ __all__ = [
     "Release",
     "protect",
     "audit_release",
-    "apply_disclosure",
     "infer_spec",
     "ratio_step",
     "rounding_interval",
     "cell_key",
 ]
-
-TOTAL = "Total"
-COUNT = "n_persons"
-CONTRIBUTOR_PREFIX = "dc_"
-
-ZERO_AND_EXTREME_SHARE_RULE = (
-    "Empty cells are not rows: zero counts are never published. A share of exactly 0 or 1 "
-    "in a cell of at least min_persons persons describes every person of the cell (group "
-    "disclosure); it is released when extreme_shares is 'note' (and noted in the custodian's "
-    "report), suppressed when it is 'suppress'."
-)
-
-PROTECTION_METHOD = (
-    "Optimal cell suppression after Fischetti and Salazar (the model of tau-ARGUS's and "
-    "sdcTable's 'optimal' methods), solved by HiGHS (scipy.optimize.milp): for every count "
-    "below the threshold, and every difference of 1 to threshold-1 persons between a linked "
-    "subset and superset, two deviation vectors of the whole set of released tables "
-    "(additive totals, unions over non-additive dimensions (Total <= sum of parts), links between "
-    "outputs, counts constant over a dimension, rows of at least 1 person, rounding "
-    "intervals, counts published by earlier releases) must move it up to at least the "
-    "threshold and give an interval at least the threshold wide; the complementary cells "
-    "are chosen jointly at least cost: fewest cells suppressed, then fewest persons. "
-    "Audit: the attacker's smallest and largest value of each such count or difference, "
-    "by integer programs over the released values only."
-)
-
-
-@dataclass(frozen=True)
-class DisclosureRules:
-    """The disclosure rules' parameters: the one place they are declared."""
-
-    min_persons: int = 10
-    dominance_n: int = 2
-    dominance_k: float = 0.85
-    p_percent: float = 0.10
-    rounding_base: int | None = None
-    extreme_shares: str = "note"
-    # seconds HiGHS may spend on one joint suppression program (then: best pattern found)
-    mip_time_limit: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.min_persons < 1:
-            raise ValueError("min_persons must be at least 1")
-        if not 0 < self.dominance_k <= 1 or not 0 <= self.p_percent < 1:
-            raise ValueError("dominance_k must lie in (0, 1] and p_percent in [0, 1)")
-        if self.dominance_n not in (1, 2):
-            raise ValueError("dominance_n must be 1 or 2 (outputs carry the two largest contributors)")
-        if self.rounding_base is not None and self.rounding_base < 2:
-            raise ValueError("rounding_base must be at least 2 (or None: no rounding)")
-        if self.extreme_shares not in ("note", "suppress"):
-            raise ValueError("extreme_shares must be 'note' or 'suppress'")
-
-    def describe(self) -> dict:
-        """The parameters and the stated rules, for the checking report."""
-        t = self.min_persons
-        return {
-            **asdict(self),
-            "rules": {
-                "min_persons": f"cells with fewer than {t} distinct persons are suppressed, with the values of their row",
-                "dominance": f"a magnitude is suppressed when its {self.dominance_n} largest contributors exceed {self.dominance_k:.0%} of the cell total",
-                "p_percent": f"a magnitude is suppressed when total - top1 - top2 < {self.p_percent:.0%} of top1",
-                "min_persons_share": f"a share is suppressed when n_persons x share, or n_persons x (1 - share), lies between 1 and {t - 1}",
-                "secondary": (f"complementary cells chosen by optimisation so that every count below {t}, and every difference "
-                              f"of 1 to {t - 1} persons between a linked subset and superset, can take, given everything "
-                              f"released (now and before), a value of at least {t} and an interval at least {t} wide"),
-                "audit": "the same intervals computed again from the released values only; the release is refused if any falls short",
-                "cross_output": "cells of linked outputs (a subset of another output's persons) are protected together with it",
-                "differencing": (f"a release is refused when a cell's true count differs from an earlier release's by 1 to "
-                                 f"{t - 1} persons, unless the cell was suppressed in both, or when a share published in "
-                                 f"both stands for persons with, or without, the attribute who differ by 1 to {t - 1}"),
-                "zeros_and_extreme_shares": ZERO_AND_EXTREME_SHARE_RULE,
-                "rounding": (f"published counts rounded to the nearest {self.rounding_base} (0 becomes {self.rounding_base}); "
-                             "shares and means on a grid at least as coarse as their unit divided by the smallest count "
-                             "the rounded count allows, so that every such count stays possible"
-                             if self.rounding_base else "no rounding"),
-            },
-            "method": PROTECTION_METHOD,
-        }
-
-
-DEFAULT_RULES = DisclosureRules()
-
-
-@dataclass(frozen=True)
-class Magnitude:
-    """A published mean or sum of amounts and the contributor columns it is checked with.
-
-    `total`: the cell's sum of contributions; `tops`: the largest contributions, largest
-    first (upper bounds are allowed: the check then errs on the side of suppression);
-    `unit`: the granularity of one person's contribution (0.5 for class midpoints of days),
-    for the rounding grid.
-    """
-
-    column: str
-    total: str
-    tops: tuple[str, ...]
-    unit: float = 1.0
-
-    @property
-    def contributor_columns(self) -> tuple[str, ...]:
-        return (self.total, *self.tops)
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    """The structure of one output table, as far as disclosure control needs it.
-
-    `additive`: dimensions whose `Total` row is the sum of the others; `union`: dimensions
-    whose `Total` row counts persons each in at least one of the others (a person may be in
-    several: Total <= sum of parts; where each part is also a subset of the Total, declare
-    that as a link); `constant_over`: dimensions over which the count is the same (the same
-    persons at every relative quarter); `values`: shares of the row's persons.
-    """
-
-    name: str
-    dimensions: tuple[str, ...]
-    additive: tuple[str, ...] = ()
-    values: tuple[str, ...] = ()
-    magnitudes: tuple[Magnitude, ...] = ()
-    count: str = COUNT
-    union: tuple[str, ...] = ()
-    constant_over: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        unknown = [d for d in (*self.additive, *self.union, *self.constant_over) if d not in self.dimensions]
-        if unknown:
-            raise ValueError(f"output {self.name}: {unknown} are not among its dimensions {self.dimensions}")
-        if set(self.additive) & set(self.union):
-            raise ValueError(f"output {self.name}: a dimension is either additive or a union, not both")
-        if self.additive and (self.values or self.magnitudes):
-            # the audit models counts only: a share or mean summed over an additive
-            # dimension would be a relation it does not see
-            raise ValueError(f"output {self.name}: shares or magnitudes in an output with additive dimensions "
-                             "are not covered by the protection audit; publish them in an output without")
-
-    @property
-    def checked_columns(self) -> tuple[str, ...]:
-        return (self.count, *self.values, *(m.column for m in self.magnitudes))
-
-    @property
-    def contributor_columns(self) -> tuple[str, ...]:
-        return tuple(c for m in self.magnitudes for c in m.contributor_columns)
-
-
-@dataclass(frozen=True)
-class Link:
-    """Persons of `subset`'s cells are a subset of those of `superset`'s cell, per `on` key.
-
-    `*_where` select the rows on each side (column -> value); `on` holds the columns both
-    sides share and are matched on (e.g. the measure).
-    """
-
-    name: str
-    superset: str
-    superset_where: dict
-    subset: str
-    subset_where: dict
-    on: tuple[str, ...] = ()
-
 
 @dataclass
 class Suppression:
@@ -372,132 +217,6 @@ def _primary(state: _State, rules: DisclosureRules) -> None:
             else:
                 state.notes.append({"cell": state.cell(i), "column": column, "rule": "extreme_share",
                                     "note": f"share of {v:.0%} released: it describes a group of at least {rules.min_persons} persons, not one"})
-
-
-def _rows_by_other_dimensions(state: _State, dim: str) -> dict[tuple, list[int]]:
-    """The table's rows grouped by every dimension but `dim`."""
-    columns = [state.table[d].astype("string").fillna("<null>").tolist()
-               for d in state.spec.dimensions if d != dim]
-    grouped: dict[tuple, list[int]] = {}
-    for i, key in enumerate(zip(*columns) if columns else [()] * len(state.table)):
-        grouped.setdefault(key, []).append(i)
-    return grouped
-
-
-def _groups(state: _State, dims: tuple[str, ...]):
-    """(dimension, total row, part rows) for every group of rows that differ only in `dim`."""
-    for dim in dims:
-        is_total = (state.table[dim].astype("string") == TOTAL).fillna(False).tolist()
-        for rows in _rows_by_other_dimensions(state, dim).values():
-            totals = [r for r in rows if is_total[r]]
-            parts = [r for r in rows if not is_total[r]]
-            if len(totals) == 1 and parts:
-                yield dim, totals[0], parts
-
-
-def _select(state: _State, where: dict) -> pd.Series:
-    selected = pd.Series(True, index=state.table.index)
-    for column, value in where.items():
-        selected &= state.table[column].astype("string") == str(value)
-    return selected
-
-
-def _build_system(states: dict[str, _State], links: tuple[Link, ...]):
-    """The attacker's relations over count classes (see `wse_impact.release.protection`)."""
-    offsets, cells = {}, []
-    for name, state in states.items():
-        offsets[name] = len(cells)
-        cells.extend((name, i) for i in range(len(state.table)))
-    same_count = protection.DisjointSets()
-    for name, state in states.items():
-        for dim in state.spec.constant_over:
-            for rows in _rows_by_other_dimensions(state, dim).values():
-                same_count.join(offsets[name] + r for r in rows)
-    roots = sorted({same_count.find(c) for c in range(len(cells))})
-    class_of_root = {r: k for k, r in enumerate(roots)}
-    cell_class = np.array([class_of_root[same_count.find(c)] for c in range(len(cells))])
-    n = len(roots)
-    true = np.zeros(n)
-    n_cells = np.zeros(n)
-    labels = [""] * n
-    for c, (name, i) in enumerate(cells):
-        k = cell_class[c]
-        state = states[name]
-        value = state.count.iat[i]
-        value = 1.0 if pd.isna(value) else float(value)
-        if n_cells[k] and true[k] != value:
-            raise ValueError(f"output {name}: the count of {state.cell(i)} differs from the other cells over "
-                             f"{state.spec.constant_over}, declared constant")
-        true[k] = value
-        if not n_cells[k]:
-            over = state.spec.constant_over
-            cell = state.cell(i)
-            if over:
-                cell = {d: v for d, v in cell.items() if d not in over}
-                labels[k] = f"{name} {cell} (every {', '.join(over)})"
-            else:
-                labels[k] = f"{name} {cell}"
-        n_cells[k] += 1
-
-    def cls(name, i):
-        return int(cell_class[offsets[name] + i])
-
-    eq, ineq, seen, groups = [], [], set(), []
-
-    def add(rows, row):
-        row = {k: v for k, v in row.items() if v != 0}
-        sig = tuple(sorted(row.items()))
-        if row and sig not in seen:
-            seen.add(sig)
-            rows.append(row)
-
-    for name, state in states.items():
-        for dim, total, parts in _groups(state, state.spec.additive):
-            row = {cls(name, total): 1.0}
-            for p in parts:
-                row[cls(name, p)] = row.get(cls(name, p), 0.0) - 1.0
-            add(eq, row)
-            groups.append((cls(name, total), tuple(dict.fromkeys(cls(name, p) for p in parts))))
-        for dim, total, parts in _groups(state, state.spec.union):
-            # every person of the Total is in at least one part: Total <= sum of the parts.
-            # (A part <= Total holds only where both describe a person at the same moment:
-            # declare it as a link where it does.)
-            t = cls(name, total)
-            row = {t: 1.0}
-            for p in parts:
-                row[cls(name, p)] = row.get(cls(name, p), 0.0) - 1.0
-            add(ineq, row)
-    pairs = []
-    for link in links:
-        if link.superset not in states or link.subset not in states:
-            continue
-        sup, sub = states[link.superset], states[link.subset]
-        sup_rows = sup.table.index[_select(sup, link.superset_where)]
-        sub_rows = sub.table.index[_select(sub, link.subset_where)]
-        sup_by_key = {}
-        for i in sup_rows:
-            sup_by_key.setdefault(tuple(str(sup.table.at[i, c]) for c in link.on), []).append(i)
-        for j in sub_rows:
-            for i in sup_by_key.get(tuple(str(sub.table.at[j, c]) for c in link.on), ()):
-                a, b = cls(link.superset, i), cls(link.subset, j)
-                if a != b:
-                    add(ineq, {b: 1.0, a: -1.0})
-                    pairs.append((b, a, link.name))
-    system = protection.CountSystem(labels, true, n_cells, eq, ineq, list(dict.fromkeys(pairs)), groups)
-    return system, offsets, cell_class
-
-
-def _group_sums(system: protection.CountSystem, suppressed: set[int], threshold: int) -> list:
-    """Sets of suppressed parts of an additive group whose union is small (1..threshold-1)."""
-    found = []
-    for total, parts in system.groups:
-        hidden = [p for p in parts if p in suppressed]
-        value = sum(system.true[p] for p in hidden)
-        if len(hidden) >= 2 and 0 < value < threshold:
-            found.append(protection.Sensitive(
-                f"sum of the suppressed parts of {system.labels[total]}", tuple((p, 1.0) for p in hidden),
-                float(value), float(len(hidden))))
-    return found
 
 
 def rounding_interval(value: float, base: int, threshold: int = 1) -> tuple[float, float]:
@@ -685,12 +404,3 @@ def audit_release(release: Release, published: dict[str, pd.DataFrame]) -> prote
     result.problems[:0] = problems
     return result
 
-
-def apply_disclosure(
-    outputs: dict[str, pd.DataFrame],
-    specs: dict[str, OutputSpec] | None = None,
-    links: tuple[Link, ...] = (),
-    rules: DisclosureRules = DEFAULT_RULES,
-) -> dict[str, CheckedOutput]:
-    """`protect`'s checked tables (what may be published), for callers that need no more."""
-    return protect(outputs, specs, links, rules).outputs

@@ -62,6 +62,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -69,84 +70,14 @@ from scipy.sparse import coo_matrix
 
 __all__ = ["CountSystem", "Sensitive", "Selection", "AuditResult", "choose_complements", "audit"]
 
-# the attacker's upper bound for a count nothing else bounds (any value is possible)
-ATTACKER_BIG = 1e9
-_TOL = 1e-6
-
-
-class DisjointSets:
-    """Union-find (path halving) over hashable items: which items end up connected."""
-
-    def __init__(self) -> None:
-        self.parent: dict = {}
-
-    def find(self, item):
-        parent = self.parent
-        while parent.setdefault(item, item) != item:
-            parent[item] = parent[parent[item]]
-            item = parent[item]
-        return item
-
-    def join(self, items) -> None:
-        """Put all `items` in the set of the first."""
-        items = list(items)
-        for item in items[1:]:
-            self.parent[self.find(item)] = self.find(items[0])
-
-
-@dataclass
-class CountSystem:
-    """The count classes of a set of outputs and the relations the attacker knows."""
-
-    labels: list[str]                     # a readable name per class (output and cell)
-    true: np.ndarray                      # the true count per class
-    n_cells: np.ndarray                   # cells per class
-    eq: list[dict[int, float]] = field(default_factory=list)     # sum coef z = 0
-    ineq: list[dict[int, float]] = field(default_factory=list)   # sum coef z <= 0
-    links: list[tuple[int, int, str]] = field(default_factory=list)  # (subset, superset, name)
-    groups: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # additive: total, parts
-
-    @property
-    def n(self) -> int:
-        return len(self.labels)
-
-    def _adjacency(self):
-        touching = defaultdict(list)  # class -> [(kind, index)]
-        for kind, rows in (("eq", self.eq), ("ineq", self.ineq)):
-            for r, row in enumerate(rows):
-                for k in row:
-                    touching[k].append((kind, r))
-        return touching
-
-
-@dataclass(frozen=True)
-class Sensitive:
-    """A linear expression of count classes that must not be narrowed: true value `true`,
-    smallest possible value `floor` (1 for a cell, 0 for a difference)."""
-
-    label: str
-    coefs: tuple[tuple[int, float], ...]
-    true: float
-    floor: float
-
-    def upper_level(self, threshold: int) -> float:
-        return threshold - self.true + self.floor
-
-    def lower_level(self) -> float:
-        return self.true - self.floor
-
-
-def sensitive_expressions(system: CountSystem, threshold: int) -> list[Sensitive]:
-    found = [Sensitive(system.labels[k], ((k, 1.0),), float(system.true[k]), 1.0)
-             for k in range(system.n) if system.true[k] < threshold]
-    seen = set()
-    for sub, sup, name in system.links:
-        diff = system.true[sup] - system.true[sub]
-        if 0 < diff < threshold and (sub, sup) not in seen:
-            seen.add((sub, sup))
-            found.append(Sensitive(f"difference {system.labels[sup]} minus {system.labels[sub]} ({name})",
-                                   ((sup, 1.0), (sub, -1.0)), float(diff), 0.0))
-    return found
+from wse_impact.release.count_system import (  # noqa: F401 - the system's types, used through this module too
+    _TOL,
+    ATTACKER_BIG,
+    CountSystem,
+    DisjointSets,
+    Sensitive,
+    sensitive_expressions,
+)
 
 
 # --- choosing the complements ---------------------------------------------------------------
@@ -186,80 +117,98 @@ class _Deviation:
         self.expr, self.direction, self.target, self.classes = expr, direction, target, sorted(classes)
 
 
-def _bounds_of(system, k, slack, cap_up):
-    """y_k bounds when suppressed (x=1) and when published (x=0, rounding slack only)."""
-    down_pub, up_pub = slack.get(k, (0.0, 0.0))
-    return -(system.true[k] - 1.0), cap_up, -down_pub, up_pub
+@dataclass(frozen=True)
+class _MipSetting:
+    """What every MIP of one choice of complements shares."""
+
+    system: CountSystem
+    slack: dict[int, tuple[float, float]]
+    cost: dict[int, float]
+    touching: dict
+    cap_up: float
+    time_limit: float
+
+    def y_bounds(self, k: int) -> tuple[float, float, float, float]:
+        """y_k bounds when suppressed (x=1) and when published (x=0, rounding slack only)."""
+        down_pub, up_pub = self.slack.get(k, (0.0, 0.0))
+        return -(self.system.true[k] - 1.0), self.cap_up, -down_pub, up_pub
 
 
-def _solve_mip(system, deviations, free, forced, slack, cost, touching, cap_up, time_limit, relax=False):
-    """Build and solve the MIP of Fischetti-Salazar's model for `deviations`; x over `free`."""
-    classes = sorted(set().union(*(set(d.classes) for d in deviations)) | set(free))
-    xi = {k: i for i, k in enumerate(classes)}
-    n_x = len(classes)
-    rows, cols, vals, lo, hi = [], [], [], [], []
-    col_lo = [1.0 if k in forced else 0.0 for k in classes]
-    col_hi = [1.0 if (k in forced or k in free) else 0.0 for k in classes]
-    c = [cost[k] if k in free else 0.0 for k in classes]
-    n_col = n_x
-    r = 0
-    columns_of = []
-    for dev in deviations:
-        yi = {k: n_col + i for i, k in enumerate(dev.classes)}
-        columns_of.append(yi)
+class _Program:
+    """A sparse MIP being written: columns (x over the classes, then y per deviation) and rows."""
+
+    def __init__(self, classes: list[int], free: set[int], forced: set[int], cost: dict[int, float]):
+        self.xi = {k: i for i, k in enumerate(classes)}
+        self.n_x = self.n_col = len(classes)
+        self.rows, self.cols, self.vals, self.lo, self.hi = [], [], [], [], []
+        self.col_lo = [1.0 if k in forced else 0.0 for k in classes]
+        self.col_hi = [1.0 if (k in forced or k in free) else 0.0 for k in classes]
+        self.c = [cost[k] if k in free else 0.0 for k in classes]
+        self.r = 0
+
+    def row(self, entries: Iterable[tuple[int, float]], lo: float, hi: float) -> None:
+        for col, val in entries:
+            self.rows.append(self.r)
+            self.cols.append(col)
+            self.vals.append(val)
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.r += 1
+
+    def add_deviation(self, setting: _MipSetting, dev: _Deviation) -> dict[int, int]:
+        """Dev's y columns, each bound to its x, the relations among them, and the deviation
+        itself; returns class -> y column."""
+        system, xi = setting.system, self.xi
+        yi = {k: self.n_col + i for i, k in enumerate(dev.classes)}
         for k in dev.classes:
-            y_lo, y_hi, pub_lo, pub_hi = _bounds_of(system, k, slack, cap_up)
-            col_lo.append(min(y_lo, pub_lo))
-            col_hi.append(max(y_hi, pub_hi))
-            c.append(0.0)
+            y_lo, y_hi, pub_lo, pub_hi = setting.y_bounds(k)
+            self.col_lo.append(min(y_lo, pub_lo))
+            self.col_hi.append(max(y_hi, pub_hi))
+            self.c.append(0.0)
             # y_k - (y_hi - pub_hi) x_k <= pub_hi ;  y_k - (y_lo - pub_lo) x_k >= pub_lo
-            rows += [r, r, r + 1, r + 1]
-            cols += [yi[k], xi[k], yi[k], xi[k]]
-            vals += [1.0, -(y_hi - pub_hi), 1.0, -(y_lo - pub_lo)]
-            lo += [-np.inf, pub_lo]
-            hi += [pub_hi, np.inf]
-            r += 2
-        n_col += len(dev.classes)
+            self.row([(yi[k], 1.0), (xi[k], -(y_hi - pub_hi))], -np.inf, pub_hi)
+            self.row([(yi[k], 1.0), (xi[k], -(y_lo - pub_lo))], pub_lo, np.inf)
+        self.n_col += len(dev.classes)
         used = set()
         for k in dev.classes:
-            for kind, ci in touching.get(k, ()):
+            for kind, ci in setting.touching.get(k, ()):
                 if (kind, ci) in used:
                     continue
                 used.add((kind, ci))
-                row = (system.eq if kind == "eq" else system.ineq)[ci]
-                for j, coef in row.items():
-                    if j in yi:
-                        rows.append(r)
-                        cols.append(yi[j])
-                        vals.append(coef)
+                relation = (system.eq if kind == "eq" else system.ineq)[ci]
+                entries = [(yi[j], coef) for j, coef in relation.items() if j in yi]
                 if kind == "eq":
-                    lo.append(0.0)
-                    hi.append(0.0)
+                    self.row(entries, 0.0, 0.0)
                 else:
-                    lo.append(-np.inf)
-                    hi.append(-sum(coef * system.true[j] for j, coef in row.items()))
-                r += 1
-        for j, coef in dev.expr.coefs:
-            rows.append(r)
-            cols.append(yi[j])
-            vals.append(coef)
+                    self.row(entries, -np.inf, -sum(coef * system.true[j] for j, coef in relation.items()))
+        entries = [(yi[j], coef) for j, coef in dev.expr.coefs]
         if dev.direction > 0:
-            lo.append(dev.target)
-            hi.append(np.inf)
+            self.row(entries, dev.target, np.inf)
         else:
-            lo.append(-np.inf)
-            hi.append(-dev.target)
-        r += 1
-    a = coo_matrix((vals, (rows, cols)), shape=(r, n_col)).tocsr()
-    integrality = np.zeros(n_col)
-    if not relax:
-        integrality[:n_x] = 1
-    result = milp(np.array(c), integrality=integrality, bounds=Bounds(np.array(col_lo), np.array(col_hi)),
-                  constraints=LinearConstraint(a, np.array(lo), np.array(hi)),
-                  options={"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": True})
+            self.row(entries, -np.inf, -dev.target)
+        return yi
+
+    def solve(self, setting: _MipSetting, relax: bool):
+        a = coo_matrix((self.vals, (self.rows, self.cols)), shape=(self.r, self.n_col)).tocsr()
+        integrality = np.zeros(self.n_col)
+        if not relax:
+            integrality[:self.n_x] = 1
+        return milp(np.array(self.c), integrality=integrality,
+                    bounds=Bounds(np.array(self.col_lo), np.array(self.col_hi)),
+                    constraints=LinearConstraint(a, np.array(self.lo), np.array(self.hi)),
+                    options={"time_limit": setting.time_limit, "mip_rel_gap": 0.0, "presolve": True})
+
+
+def _solve_mip(setting: _MipSetting, deviations: list[_Deviation], free: set[int], forced: set[int],
+               relax: bool = False):
+    """Build and solve the MIP of Fischetti-Salazar's model for `deviations`; x over `free`."""
+    classes = sorted(set().union(*(set(d.classes) for d in deviations)) | set(free))
+    program = _Program(classes, free, forced, setting.cost)
+    columns_of = [program.add_deviation(setting, dev) for dev in deviations]
+    result = program.solve(setting, relax)
     if result.x is None:
         return None, result
-    chosen = {k for k in classes if result.x[xi[k]] > 0.5}
+    chosen = {k for k in classes if result.x[program.xi[k]] > 0.5}
     # which expressions each chosen class moves for (the custodian's reason)
     result.moved_for = defaultdict(list)
     for dev, yi in zip(deviations, columns_of):
@@ -282,6 +231,7 @@ def choose_complements(system: CountSystem, sensitive: list[Sensitive], forced: 
     cost = {k: float(system.n_cells[k]) + float(system.true[k] * system.n_cells[k]) / total_persons
             for k in range(system.n)}
     cap_up = float(system.true.max(initial=0.0)) + 10.0 * threshold
+    setting = _MipSetting(system, slack, cost, touching, cap_up, time_limit)
     excluded = set(known)
     suppressed = set(forced)
     n_mips = 0
@@ -303,8 +253,7 @@ def choose_complements(system: CountSystem, sensitive: list[Sensitive], forced: 
             if down > _TOL:
                 devs.append(_Deviation(expr, -1, down, hood))
             free = hood - forced - excluded
-            chosen, _ = _solve_mip(system, devs, free, forced & hood, slack, cost, touching, cap_up,
-                                   time_limit, relax=True)
+            chosen, _ = _solve_mip(setting, devs, free, forced & hood, relax=True)
             n_mips += 1
             if chosen is not None:
                 found = devs
@@ -328,7 +277,7 @@ def choose_complements(system: CountSystem, sensitive: list[Sensitive], forced: 
         devs = [d for e in exprs for d in deviations_of[e]]
         hood = set().union(*(set(d.classes) for d in devs))
         free = hood - forced - excluded
-        chosen, result = _solve_mip(system, devs, free, forced & hood, slack, cost, touching, cap_up, time_limit)
+        chosen, result = _solve_mip(setting, devs, free, forced & hood)
         n_mips += 1
         if chosen is None:  # no incumbent in time: every free class of the part goes
             chosen = free | (forced & hood)
@@ -403,12 +352,26 @@ def audit(system: CountSystem, known: dict[int, tuple[float, float]], sensitive:
     start = time.perf_counter()
     variables = [k for k in range(system.n) if k not in known or known[k][0] != known[k][1]]
     vi = {k: i for i, k in enumerate(variables)}
-    problems = []
+    relations, problems = _relations_over_unknowns(system, known, vi)
+    parts = _AuditParts(variables, known, relations, sensitive, vi)
+    intervals = []
+    for expr in sensitive:
+        lower, upper = parts.bounds(expr, problems)
+        interval = Interval(expr.label, expr.true, float(lower), float(upper), float(threshold), float(threshold))
+        intervals.append(interval)
+        if not interval.passed:
+            problems.append(
+                f"{expr.label}: the released files bound it to [{_fmt(lower)}, {_fmt(upper)}] "
+                f"(needs an upper bound >= {threshold} and a width >= {threshold})")
+    return AuditResult(intervals, problems, len(variables), len(relations), parts.n_programs,
+                       time.perf_counter() - start)
 
-    # relations with the fixed classes substituted, and connected parts of the unknowns
-    connected = DisjointSets()
 
-    relations = []  # (row over variables, lo, hi)
+def _relations_over_unknowns(system: CountSystem, known: dict[int, tuple[float, float]],
+                             vi: dict[int, int]) -> tuple[list[tuple[dict[int, float], float, float]], list[str]]:
+    """The relations with the fixed classes substituted, as (row over variables, lo, hi), and
+    the problems of relations the released values contradict."""
+    problems, relations = [], []
     for kind, rows in (("eq", system.eq), ("ineq", system.ineq)):
         for row in rows:
             constant = sum(coef * known[k][0] for k, coef in row.items() if k not in vi)
@@ -420,25 +383,37 @@ def audit(system: CountSystem, known: dict[int, tuple[float, float]], sensitive:
                                     + (" = 0" if kind == "eq" else " <= 0"))
                 continue
             relations.append((part, -constant if kind == "eq" else -np.inf, -constant))
-            connected.join(part)
-    for expr in sensitive:
-        connected.join(vi[k] for k, _ in expr.coefs if k in vi)
+    return relations, problems
 
-    by_part = defaultdict(list)
-    for i in range(len(variables)):
-        by_part[connected.find(i)].append(i)
-    rel_by_part = defaultdict(list)
-    for rel in relations:
-        rel_by_part[connected.find(next(iter(rel[0])))].append(rel)
 
-    models = {}
+class _AuditParts:
+    """The unknowns in connected parts (joined by a relation or a sensitive expression), one
+    integer program per part, built when first asked for."""
 
-    def model(part_root):
-        if part_root not in models:
-            members = by_part[part_root]
+    def __init__(self, variables: list[int], known: dict[int, tuple[float, float]], relations: list,
+                 sensitive: list[Sensitive], vi: dict[int, int]):
+        self.variables, self.known, self.vi = variables, known, vi
+        self.connected = DisjointSets()
+        for part, _, _ in relations:
+            self.connected.join(part)
+        for expr in sensitive:
+            self.connected.join(vi[k] for k, _ in expr.coefs if k in vi)
+        self.members = defaultdict(list)
+        for i in range(len(variables)):
+            self.members[self.connected.find(i)].append(i)
+        self.relations = defaultdict(list)
+        for rel in relations:
+            self.relations[self.connected.find(next(iter(rel[0])))].append(rel)
+        self.models: dict[int, tuple] = {}
+        self.n_programs = 0
+
+    def model(self, root: int) -> tuple:
+        """(local index of each member, constraint matrix, its lo and hi, variable bounds)."""
+        if root not in self.models:
+            members, variables, known = self.members[root], self.variables, self.known
             local = {v: j for j, v in enumerate(members)}
             rows, cols, vals, lo, hi = [], [], [], [], []
-            for r, (row, rlo, rhi) in enumerate(rel_by_part[part_root]):
+            for r, (row, rlo, rhi) in enumerate(self.relations[root]):
                 for v, coef in row.items():
                     rows.append(r)
                     cols.append(local[v])
@@ -448,43 +423,33 @@ def audit(system: CountSystem, known: dict[int, tuple[float, float]], sensitive:
             a = coo_matrix((vals, (rows, cols)), shape=(len(lo), len(members))).tocsr()
             b_lo = np.array([known[variables[v]][0] if variables[v] in known else 1.0 for v in members])
             b_hi = np.array([known[variables[v]][1] if variables[v] in known else ATTACKER_BIG for v in members])
-            models[part_root] = (local, a, np.array(lo), np.array(hi), b_lo, b_hi)
-        return models[part_root]
+            self.models[root] = (local, a, np.array(lo), np.array(hi), b_lo, b_hi)
+        return self.models[root]
 
-    n_programs = 0
-    intervals = []
-    for expr in sensitive:
-        constant = sum(coef * known[k][0] for k, coef in expr.coefs if k not in vi)
+    def bounds(self, expr: Sensitive, problems: list[str]) -> tuple[float, float]:
+        """The smallest and largest value of `expr` the release allows."""
+        vi = self.vi
+        constant = sum(coef * self.known[k][0] for k, coef in expr.coefs if k not in vi)
         members = [vi[k] for k, _ in expr.coefs if k in vi]
-        required_upper = float(threshold)
-        required_width = float(threshold)
         if not members:
-            lower = upper = constant
-        else:
-            local, a, lo, hi, b_lo, b_hi = model(connected.find(members[0]))
-            c = np.zeros(len(local))
-            for k, coef in expr.coefs:
-                if k in vi:
-                    c[local[vi[k]]] += coef
-            bounds = []
-            for sign in (1.0, -1.0):
-                res = milp(sign * c, integrality=np.ones(len(local)), bounds=Bounds(b_lo, b_hi),
-                           constraints=LinearConstraint(a, lo, hi) if len(lo) else (),
-                           options={"presolve": True})
-                n_programs += 1
-                if res.x is None:
-                    problems.append(f"{expr.label}: the audit's program found no solution ({res.message})")
-                    bounds.append(math.nan)
-                else:
-                    bounds.append(sign * res.fun + constant)
-            lower, upper = bounds[0], bounds[1]
-        interval = Interval(expr.label, expr.true, float(lower), float(upper), required_upper, required_width)
-        intervals.append(interval)
-        if not interval.passed:
-            problems.append(
-                f"{expr.label}: the released files bound it to [{_fmt(lower)}, {_fmt(upper)}] "
-                f"(needs an upper bound >= {threshold} and a width >= {threshold})")
-    return AuditResult(intervals, problems, len(variables), len(relations), n_programs, time.perf_counter() - start)
+            return constant, constant
+        local, a, lo, hi, b_lo, b_hi = self.model(self.connected.find(members[0]))
+        c = np.zeros(len(local))
+        for k, coef in expr.coefs:
+            if k in vi:
+                c[local[vi[k]]] += coef
+        bounds = []
+        for sign in (1.0, -1.0):
+            res = milp(sign * c, integrality=np.ones(len(local)), bounds=Bounds(b_lo, b_hi),
+                       constraints=LinearConstraint(a, lo, hi) if len(lo) else (),
+                       options={"presolve": True})
+            self.n_programs += 1
+            if res.x is None:
+                problems.append(f"{expr.label}: the audit's program found no solution ({res.message})")
+                bounds.append(math.nan)
+            else:
+                bounds.append(sign * res.fun + constant)
+        return bounds[0], bounds[1]
 
 
 def _fmt(value: float) -> str:

@@ -107,20 +107,17 @@ class ReleaseService:
                 "warnings": [str(w.message) for w in caught]}
 
     def _tables_of(self, outputs: list[str], aggregates: list[dict]):
-        from wse_impact.release.export import read_output_tables, read_outputs
+        from wse_impact.engines import NoBuild, NoTables, engine
         from wse_impact.release.researcher_query import aggregate, connect_research_db
 
         db = settings.research_db_path(self.warehouse_dir)
         tables, specs = {}, {}
         definition = {"outputs_requested": list(outputs), "aggregates": []}
         if outputs:
-            if self.engine == "spark":
-                from wse_impact.engines.spark import research_connection
-
-                with research_connection(self.warehouse_dir) as con:
-                    available = read_output_tables(con, "outputs", "wse_impact")
-            else:
-                available = read_outputs(db)
+            try:
+                available = engine(self.engine).read_outputs(self.warehouse_dir)
+            except (NoBuild, NoTables) as missing:
+                raise ReviewRefused(f"no output models to read: {missing}") from missing
             unknown = sorted(set(outputs) - set(available))
             if unknown:
                 raise ReviewRefused(f"no output model {', '.join(unknown)} (there are: {', '.join(sorted(available))})")
