@@ -159,7 +159,8 @@ class KeyedHash:
         self.path = state["path"]
         self.__name__ = "wse_keyed_hash"
 
-    def __call__(self, value: str | None) -> str | None:
+    # no annotations on __call__: pyspark would try to infer a pandas/arrow UDF from them
+    def __call__(self, value):
         if value is None:
             return None
         key = _KEYS.get(self.path)
@@ -177,7 +178,7 @@ class LandingFile:
         self.landing, self.what = str(Path(landing).resolve()), what
         self.__name__ = f"wse_file_{what}"
 
-    def __call__(self, relative_path: str):
+    def __call__(self, relative_path):
         path = Path(self.landing) / relative_path
         if self.what == "size":
             return path.stat().st_size
