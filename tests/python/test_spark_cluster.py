@@ -99,6 +99,20 @@ def _descendants(pids: list[int]) -> list[int]:
     return out
 
 
+def _event_log_files(events: Path) -> list[Path]:
+    """The event log's files, in order (Spark 4 writes a folder of rolled files,
+    events_<n>_<app>, uncompressed here: spark_cluster.cluster_config)."""
+    files = [p for p in events.rglob("*") if p.is_file() and not p.name.startswith((".", "appstatus"))]
+    return sorted(files, key=lambda p: (len(p.name), p.name))
+
+
+def _event_log_bytes(files: list[Path]) -> bytes:
+    assert files, "no event log"
+    for path in files:
+        assert path.suffix not in (".zstd", ".lz4", ".snappy", ".lzf"), f"compressed event log {path}"
+    return b"".join(path.read_bytes() for path in files)
+
+
 @dataclass
 class ClusterBuild:
     pipeline: Pipeline
@@ -160,7 +174,7 @@ def cluster_build(tmp_path_factory, damaged_build) -> ClusterBuild:
     assert watcher.app_id and "allexecutors" in watcher.last, "the driver's REST API never answered"
     return ClusterBuild(Pipeline(landing_dir, warehouse_dir, root / "target", env), root, key_file, worker_ids,
                         dict(watcher.last), watcher.app_id, dict(watcher.environments), output,
-                        sorted(events.iterdir()))
+                        _event_log_files(events))
 
 
 def test_tasks_ran_on_both_workers(cluster_build):
@@ -174,8 +188,7 @@ def test_tasks_ran_on_both_workers(cluster_build):
     assert len({e["hostPort"] for e in busy.values()}) == len(busy)
 
     tasks_by_executor: dict[str, int] = {}
-    (event_log,) = cluster_build.event_logs
-    for line in event_log.read_text().splitlines():
+    for line in _event_log_bytes(cluster_build.event_logs).decode().splitlines():
         event = json.loads(line)
         if event["Event"] == "SparkListenerTaskEnd":
             executor = event["Task Info"]["Executor ID"]
@@ -210,8 +223,7 @@ def test_key_absent_from_rest_api_event_log_and_every_file(cluster_build):
     # the REST API's plans and the event log do show the function: they are where a key
     # passed through SQL or a setting would be
     assert b"wse_keyed_hash" in cluster_build.rest["sql"]
-    (event_log,) = cluster_build.event_logs
-    event_bytes = event_log.read_bytes()
+    event_bytes = _event_log_bytes(cluster_build.event_logs)
     assert b"wse_keyed_hash" in event_bytes and b"SparkListenerEnvironmentUpdate" in event_bytes
     assert needle not in event_bytes, "the key appears in the event log"
     checked = 0
@@ -255,3 +267,50 @@ def test_quarantine_and_person_numbering_equal_on_the_cluster_and_duckdb(both):
 
 def test_released_files_equal_on_the_cluster_and_duckdb(damaged_build, cluster_build, tmp_path):
     assert_same_exports(damaged_build[0].warehouse_dir, cluster_build.pipeline.warehouse_dir, tmp_path)
+
+
+# ------------------------------------------------------- the key file, without a cluster
+
+
+def test_the_keyed_hash_travels_as_the_key_files_path_only(tmp_path):
+    import pickle
+
+    from pyspark import cloudpickle
+
+    from wse_impact.engines.spark_cluster import KeyedHash
+    from wse_impact.landing.pseudonym import keyed_hash
+
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text(TEST_KEY + "\n")
+    function = KeyedHash(key_file)
+    assert function("85073003328") == keyed_hash("85073003328", TEST_KEY.encode())  # as on DuckDB
+    for pickled in (pickle.dumps(function), cloudpickle.dumps(function)):  # after the key was read
+        assert TEST_KEY.encode() not in pickled and str(key_file).encode() in pickled
+        assert pickle.loads(pickled)("85073003328") == function("85073003328")
+
+
+def test_a_cluster_build_needs_a_key_file_only_its_account_reads(tmp_path, monkeypatch):
+    from wse_impact.engines.spark_cluster import KeyFileError, check_key, cluster_config
+
+    monkeypatch.setenv("WSE_SPARK_MASTER", "spark://127.0.0.1:7077")
+    monkeypatch.setenv("WSE_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.delenv("WSE_PSEUDONYM_KEY_FILE", raising=False)
+    with pytest.raises(KeyFileError, match="executors do not have the driver's environment"):
+        check_key()
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text(TEST_KEY + "\n")
+    key_file.chmod(0o644)
+    monkeypatch.setenv("WSE_PSEUDONYM_KEY_FILE", str(key_file))
+    with pytest.raises(KeyFileError, match="readable by other accounts"):
+        check_key()
+    key_file.chmod(0o600)
+    check_key()
+    key_file.write_text("short\n")
+    with pytest.raises(KeyFileError, match="shorter than"):
+        check_key()
+    config = cluster_config()
+    assert config["spark.pyspark.python"] and config["spark.executor.memory"]
+    assert "pseudonym" in config["spark.redaction.regex"]
+    assert not any(TEST_KEY in value or str(key_file) in value for value in config.values())
+    monkeypatch.setenv("WSE_SPARK_MASTER", "local[2]")
+    assert cluster_config() == {}

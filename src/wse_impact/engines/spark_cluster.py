@@ -35,8 +35,6 @@ from the pip-installed pyspark's `bin/spark-class`), for the tests and the bench
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -49,11 +47,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from wse_impact.landing.pseudonym import MIN_KEY_LENGTH, keyed_hash
+
 KEY_FILE_ENV = "WSE_PSEUDONYM_KEY_FILE"
 # Spark's default regex plus the key's names, so that a setting or environment variable
 # named after the key would show as *********(redacted) in the UI and the event log
 REDACTION_REGEX = r"(?i)secret|password|token|access[.]?key|pseudonym"
-MIN_KEY_LENGTH = 16
 
 
 def is_cluster(master: str | None = None) -> bool:
@@ -85,7 +84,9 @@ def cluster_config() -> dict[str, str]:
         config.update({"spark.ui.enabled": "true", "spark.ui.port": env("WSE_SPARK_UI_PORT"),
                        "spark.ui.showConsoleProgress": "false"})
     if env("WSE_SPARK_EVENT_LOG_DIR"):
-        config.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": env("WSE_SPARK_EVENT_LOG_DIR")})
+        # uncompressed (Spark 4 writes zstd by default): an audit can search it as it is
+        config.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": env("WSE_SPARK_EVENT_LOG_DIR"),
+                       "spark.eventLog.compress": "false"})
     return config
 
 
@@ -144,8 +145,8 @@ _KEYS: dict[str, bytes] = {}  # per Python worker process: the key read from its
 
 
 class KeyedHash:
-    """`wse_keyed_hash` on the executors: HMAC-SHA256 (as landing.pseudonym.keyed_hash) with
-    the key read from the key file by the Python worker itself. Pickled (to reach the
+    """`wse_keyed_hash` on the executors: landing.pseudonym.keyed_hash (HMAC-SHA256, the same
+    code as on DuckDB) with the key read from the key file by the Python worker itself. Pickled (to reach the
     executors) as the file's path alone."""
 
     def __init__(self, path: str | Path):
@@ -166,7 +167,7 @@ class KeyedHash:
         key = _KEYS.get(self.path)
         if key is None:
             key = _KEYS[self.path] = read_key_file(self.path)
-        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+        return keyed_hash(value, key)
 
 
 class LandingFile:
