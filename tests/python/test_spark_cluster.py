@@ -314,3 +314,33 @@ def test_a_cluster_build_needs_a_key_file_only_its_account_reads(tmp_path, monke
     assert not any(TEST_KEY in value or str(key_file) in value for value in config.values())
     monkeypatch.setenv("WSE_SPARK_MASTER", "local[2]")
     assert cluster_config() == {}
+
+
+def test_the_spark_cluster_target_names_the_settings_the_session_starts_with(tmp_path, monkeypatch):
+    """dbt-spark reuses the session engines/spark.py starts (session_config +
+    spark_cluster.cluster_config); the `spark_cluster` target of profiles.yml, which a reader
+    of the profile sees, names the same values."""
+    import jinja2
+    import yaml
+
+    from wse_impact.engines.spark import session_config
+    from wse_impact.engines.spark_cluster import cluster_config
+
+    settings = dict(WSE_SPARK_MASTER="spark://master:7077", WSE_WAREHOUSE_DIR=str(tmp_path / "wh"),
+                    WSE_SPARK_UI_PORT="4050", WSE_SPARK_EVENT_LOG_DIR="/shared/events",
+                    WSE_SPARK_EXECUTOR_PYTHON="/opt/wse/bin/python", WSE_SPARK_PY_FILES="/shared/wse_impact.zip",
+                    WSE_SPARK_EXECUTOR_PYTHONPATH="/opt/wse/src", WSE_SPARK_EXECUTOR_MEMORY="3g")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    text = (PROJECT_DIR / "profiles.yml").read_text()
+    rendered = jinja2.Environment().from_string(text).render(env_var=lambda name, default=None: os.environ.get(name, default))
+    target = yaml.safe_load(rendered)["wse_impact"]["outputs"]["spark_cluster"]
+    assert target["method"] == "session"
+    profile = {key: str(value) for key, value in target["server_side_parameters"].items()}
+    started = {**session_config(tmp_path / "wh"), **cluster_config()}
+    only_in_code = {"spark.driver.extraJavaOptions"}  # Derby's home: a local detail
+    assert set(started) - only_in_code <= set(profile), set(started) - set(profile)
+    for key in set(started) - only_in_code:
+        assert profile[key] == started[key], f"{key}: {profile[key]!r} in profiles.yml, {started[key]!r} started"
+    thrift = yaml.safe_load(rendered)["wse_impact"]["outputs"]["spark_thrift"]
+    assert thrift["method"] == "thrift" and int(thrift["port"]) == 10000
