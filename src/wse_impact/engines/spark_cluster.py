@@ -236,7 +236,7 @@ class StandaloneCluster:
         # the daemons do not need, and must not have, the key
         self.env.pop("WSE_PSEUDONYM_KEY", None)
         self.env.update(SPARK_LOCAL_IP="127.0.0.1", SPARK_HOME=str(self.spark_home),
-                        SPARK_DAEMON_MEMORY=daemon_memory, SPARK_NO_DAEMONIZE="1")
+                        SPARK_DAEMON_MEMORY=daemon_memory)
         self.processes: list[subprocess.Popen] = []
         self.port = free_port()
         self.webui_port = free_port()
