@@ -237,6 +237,7 @@ def test_key_absent_from_rest_api_event_log_and_every_file(cluster_build):
     assert checked > 100
     assert list(cluster_build.root.glob("cluster/worker*/work/app-*/*/stderr")), "no executor log was checked"
     assert TEST_KEY not in cluster_build.build_output
+    assert "WSE_PSEUDONYM_KEY" not in cluster_build.pipeline.env  # the driver's
     assert len(cluster_build.environments) >= 5, "the master, workers and executors' environments were not read"
     for pid, environ in cluster_build.environments.items():
         assert needle not in environ and b"WSE_PSEUDONYM_KEY=" not in environ, f"process {pid}"
