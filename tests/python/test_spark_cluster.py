@@ -206,7 +206,9 @@ def test_the_build_ran_on_the_cluster_with_the_shipped_package(cluster_build):
     spark_properties = dict(env["sparkProperties"])
     assert spark_properties["spark.master"].startswith("spark://127.0.0.1:")
     assert spark_properties["spark.submit.pyFiles"].endswith("wse_impact.zip")
-    assert spark_properties["spark.redaction.regex"]
+    # the redaction regex is applied on this page: its own value matches it ("secret"), so
+    # Spark shows it redacted, as it would a setting or variable named after the key
+    assert spark_properties["spark.redaction.regex"] == "*********(redacted)"
     # the key file's path does not travel as a setting or environment variable either
     assert str(cluster_build.key_file) not in cluster_build.rest["environment"].decode()
     work_dirs = list((cluster_build.root / "cluster").glob("worker*/work/app-*/*/wse_impact.zip"))
@@ -228,6 +230,9 @@ def test_key_absent_from_rest_api_event_log_and_every_file(cluster_build):
     assert b"wse_keyed_hash" in cluster_build.rest["sql"]
     event_bytes = _event_log_bytes(cluster_build.event_logs)
     assert b"wse_keyed_hash" in event_bytes and b"SparkListenerEnvironmentUpdate" in event_bytes
+    (environment,) = [json.loads(line) for line in event_bytes.decode().splitlines()
+                      if line.startswith('{"Event":"SparkListenerEnvironmentUpdate"')]
+    assert environment["Spark Properties"]["spark.redaction.regex"] == "*********(redacted)"
     assert needle not in event_bytes, "the key appears in the event log"
     checked = 0
     for path in cluster_build.root.rglob("*"):
