@@ -15,24 +15,14 @@ comparison needs no second JVM. The Great Expectations suites run on Spark itsel
 
 from __future__ import annotations
 
-import filecmp
-import math
 import shutil
 import subprocess
-from datetime import date
-from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from conftest import BIN_DIR, PROJECT_DIR, TEST_KEY, Pipeline, dbt_env
+from spark_compare import MARTS, OUTPUTS, RESTRICTED, assert_same, assert_same_exports, open_both
 from wse_impact.engines.spark import RESEARCH_SCHEMAS, RESTRICTED_SCHEMAS, research_connection, spark_root
-
-MARTS = ["beneficiary_base", "control_base", "beneficiary_measures", "base_file_delivery"]
-OUTPUTS = ["beneficiaries_by_profile", "employment_around_measure", "socio_economic_position_by_quarter"]
-RESTRICTED = ["quarantine", "reconciliation", "delivery_files", "delivery", "int_persons_pseudonymised"]
-# when the build read the files: differs between any two builds
-BUILD_TIME_COLUMNS = {"read_at"}
 
 
 @pytest.fixture(scope="session")
@@ -60,53 +50,10 @@ def spark_pipeline(tmp_path_factory, damaged_build) -> Pipeline:
     return Pipeline(landing_dir, warehouse_dir, root / "target", env)
 
 
-def _rows(con, relation: str) -> tuple[list[str], list[tuple]]:
-    cursor = con.execute(f"select * from {relation}")
-    names = [d[0] for d in cursor.description]
-    return names, cursor.fetchall()
-
-
-def _normalised(names: list[str], rows: list[tuple], columns: list[str]) -> list[tuple]:
-    index = [names.index(c) for c in columns]
-    out = []
-    for row in rows:
-        values = []
-        for i in index:
-            value = row[i]
-            if isinstance(value, Decimal):
-                value = float(value)
-            values.append(value)
-        out.append(tuple(values))
-    return sorted(out, key=lambda r: tuple((v is None, str(v) if not isinstance(v, float) else f"{v:.9e}") for v in r))
-
-
-def _assert_same(duck, spark, relation: str) -> None:
-    duck_names, duck_rows = _rows(duck, relation)
-    spark_names, spark_rows = _rows(spark, relation)
-    assert sorted(duck_names) == sorted(spark_names), f"{relation}: columns differ"
-    columns = [c for c in duck_names if c not in BUILD_TIME_COLUMNS]
-    assert len(duck_rows) == len(spark_rows), f"{relation}: {len(duck_rows)} rows on DuckDB, {len(spark_rows)} on Spark"
-    assert duck_rows, f"{relation}: empty, nothing compared"
-    left, right = _normalised(duck_names, duck_rows, columns), _normalised(spark_names, spark_rows, columns)
-    for a, b in zip(left, right):
-        for column, x, y in zip(columns, a, b):
-            if isinstance(x, float) and isinstance(y, float):
-                assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12), f"{relation}.{column}: {x} != {y}"
-            else:
-                assert (str(x) if x is not None else None) == (str(y) if y is not None else None), \
-                    f"{relation}.{column}: {x!r} on DuckDB, {y!r} on Spark\n{a}\n{b}"
-
-
 @pytest.fixture(scope="session")
 def both(duckdb_pipeline, spark_pipeline, tmp_path_factory):
-    duck = duckdb_pipeline.restricted()
-    duck.execute(f"attach '{duckdb_pipeline.research_db}' as wse_impact (read_only)")
-    spark = research_connection(spark_pipeline.warehouse_dir)
-    from wse_impact.quality import Warehouse
-    from spark_views import duckdb_view_of_build
-
-    # the Spark build's restricted and research tables, laid out as a DuckDB build
-    spark_all = Warehouse(duckdb_view_of_build(spark_pipeline.warehouse_dir, tmp_path_factory.mktemp("spark_view"))).con
+    duck, spark, spark_all = open_both(duckdb_pipeline, spark_pipeline.warehouse_dir,
+                                       tmp_path_factory.mktemp("spark_view"))
     yield duck, spark, spark_all
     duck.close()
     spark.close()
@@ -116,13 +63,13 @@ def both(duckdb_pipeline, spark_pipeline, tmp_path_factory):
 def test_marts_equal_on_spark_and_duckdb(both, mart):
     """Same rows, same pseudonyms (person_id), same classes; floats within 1e-9."""
     duck, spark, _ = both
-    _assert_same(duck, spark, f"wse_impact.marts.{mart}")
+    assert_same(duck, spark, f"wse_impact.marts.{mart}")
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
 def test_outputs_equal_on_spark_and_duckdb(both, output):
     duck, spark, _ = both
-    _assert_same(duck, spark, f"wse_impact.outputs.{output}")
+    assert_same(duck, spark, f"wse_impact.outputs.{output}")
 
 
 @pytest.mark.parametrize("relation", RESTRICTED)
@@ -130,7 +77,7 @@ def test_quarantine_reconciliation_and_pseudonyms_equal(both, relation):
     """The quarantine with the same files, true line numbers and reasons; the same
     reconciliation and delivery record; the same INSZ -> person_id link for the same key."""
     duck, _, spark_all = both
-    _assert_same(duck, spark_all, f"intermediate.{relation}")
+    assert_same(duck, spark_all, f"intermediate.{relation}")
 
 
 def test_spark_quarantine_holds_the_damaged_lines_and_reconciles(both, damaged_build):
@@ -176,18 +123,7 @@ def test_key_never_in_spark_sql_logs_plans_or_metastore(spark_pipeline):
 def test_export_of_either_engine_gives_the_same_files(duckdb_pipeline, spark_pipeline, tmp_path):
     """The disclosure gate on the outputs each engine built (read from the Spark build's
     parquet files through DuckDB) writes byte-identical CSVs."""
-    from wse_impact.release.export import export_outputs
-
-    folders = []
-    for engine, built in (("duckdb", duckdb_pipeline), ("spark", spark_pipeline)):
-        result = export_outputs(built.warehouse_dir, tmp_path / engine / "exports", today=date(2026, 6, 1),
-                                restricted_dir=tmp_path / engine / "disclosure", engine=engine)
-        folders.append(result.folder)
-    duck_files = sorted(p.relative_to(folders[0]) for p in folders[0].rglob("*.csv"))
-    spark_files = sorted(p.relative_to(folders[1]) for p in folders[1].rglob("*.csv"))
-    assert duck_files and duck_files == spark_files
-    for relative in duck_files:
-        assert filecmp.cmp(folders[0] / relative, folders[1] / relative, shallow=False), f"{relative} differs"
+    assert_same_exports(duckdb_pipeline.warehouse_dir, spark_pipeline.warehouse_dir, tmp_path)
 
 
 def test_great_expectations_suites_pass_on_the_spark_build(duckdb_pipeline, spark_pipeline, tmp_path):

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from wse_impact.engines.base import EngineBase, NoBuild
+from wse_impact.engines.spark_cluster import check_key, cluster_config, register_cluster_functions
 from wse_impact.landing.check import check_sources, format_problems, sources_from_graph
 
 from wse_impact.settings import PROJECT_DIR, warehouse_dir as default_warehouse_dir
@@ -83,7 +84,8 @@ def start_session(warehouse_dir: str | Path | None = None):
     root = spark_root(warehouse_dir)
     (root / "derby").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder.enableHiveSupport()
-    for key, value in session_config(warehouse_dir).items():
+    # on a cluster, also executors, their Python, redaction (engines/spark_cluster.py)
+    for key, value in {**session_config(warehouse_dir), **cluster_config()}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
@@ -103,6 +105,7 @@ def register_functions(spark) -> None:
     # these read files: never cache or fold them
     spark.udf.register("wse_file_size", udf(landing_file_size, LongType()).asNondeterministic())
     spark.udf.register("wse_file_sha256", udf(landing_file_sha256, StringType()).asNondeterministic())
+    register_cluster_functions(spark)  # on a cluster: the key from its file, absolute landing paths
 
 
 # -------------------------------------------------------------------------------- sources
@@ -180,9 +183,7 @@ def _sql_text(value: Any) -> str:
 # ------------------------------------------------------------------------------------ run
 
 def dbt_env_ready() -> None:
-    from wse_impact.landing.pseudonym import pseudonym_key
-
-    pseudonym_key()  # stops with the same message as the DuckDB build when the key is missing
+    check_key()  # stops with the same message as the DuckDB build when the key is missing
     os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
 
 
@@ -191,7 +192,8 @@ def run(dbt_commands: list[list[str]], warehouse_dir: str | Path | None = None) 
     dbt_env_ready()
     from dbt.cli.main import dbtRunner
 
-    parsed = dbtRunner().invoke(["parse", "--target", "spark", "--quiet"])
+    target = os.environ.get("WSE_SPARK_TARGET", "spark")  # spark_cluster: profiles.yml
+    parsed = dbtRunner().invoke(["parse", "--target", target, "--quiet"])
     if not parsed.success:
         print(parsed.exception, file=sys.stderr)
         return 2
@@ -208,7 +210,7 @@ def run(dbt_commands: list[list[str]], warehouse_dir: str | Path | None = None) 
     runner = dbtRunner(manifest=manifest)
     for command in dbt_commands:
         # the landing check ran above, before the files were read (the dbt hook runs on DuckDB only)
-        result = runner.invoke([*command, "--target", "spark"])
+        result = runner.invoke([*command, "--target", target])
         if not result.success:
             return 1
     return 0
