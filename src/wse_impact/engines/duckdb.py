@@ -45,7 +45,11 @@ class DuckDBEngine(EngineBase):
     name = "duckdb"
 
     def build_location(self, warehouse_dir: str | Path | None = None) -> Path:
-        return warehouse_files(warehouse_dir)[1]
+        """The research database (all a release reads)."""
+        research = default_warehouse_dir(warehouse_dir) / RESEARCH_DB
+        if not research.exists():
+            raise NoBuild(f"research database {research} does not exist (run `make build` first)")
+        return research
 
     def research_connection(self, warehouse_dir: str | Path | None = None) -> duckdb.DuckDBPyConnection:
         """The research database, read-only (its catalog is `wse_impact`, the file's name)."""

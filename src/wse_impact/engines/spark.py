@@ -1,10 +1,10 @@
 """The same dbt project on Apache Spark (dbt-spark, `spark` target, `session` method).
 
-dbt-spark has no plugin mechanism, so what the dbt-duckdb plugin (dbt_plugin.py) does inside
+dbt-spark has no plugin mechanism, so what the dbt-duckdb plugin (duckdb_plugin.py) does inside
 each DuckDB connection is done here, in the Python process that then runs dbt in-process
 (dbt-spark's session method reuses the SparkSession this module creates):
 
-1. the structural landing check (landing_check.check_sources, the same check the DuckDB
+1. the structural landing check (landing.check.check_sources, the same check the DuckDB
    on-run-start hook runs; the hook itself runs on DuckDB only), before anything is read;
 2. the project's functions as Spark UDFs of the session: `wse_keyed_hash` (the key is read
    from WSE_PSEUDONYM_KEY inside the Python workers, never passed through SQL, so it is in
@@ -24,7 +24,7 @@ under $WSE_WAREHOUSE_DIR/spark; one JVM at a time may open that metastore.
 
 `research_connection` gives a DuckDB connection onto what a local Spark build wrote (the
 parquet files of its tables), so validate/export and the tests read a Spark build without
-starting a JVM.
+starting a JVM. `SparkEngine` offers all this behind the engine protocol (engines/base.py).
 """
 
 from __future__ import annotations

@@ -46,24 +46,37 @@ def key_rules(keys: Iterable[list[str]]) -> list:
     return [_E().ExpectCompoundColumnsToBeUnique(column_list=list(key)) for key in keys]
 
 
+def bounds_selects(class_column: str, bounds_alias: str) -> dict[str, str]:
+    """The bounds of the class a value was given, as columns `<class>_lower`, `<class>_upper`
+    (an open class's upper bound infinite), from the joined class bounds `bounds_alias`."""
+    return {
+        f"{class_column}_lower": f"{bounds_alias}.lower_bound",
+        f"{class_column}_upper": f"coalesce({bounds_alias}.upper_bound, cast('infinity' as double))",
+    }
+
+
+def within_bounds_rules(value_column: str, class_column: str) -> list:
+    """The raw value lies in [lower, upper) of the class it was given (`bounds_selects`)."""
+    E = _E()
+    return [
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=value_column, column_B=f"{class_column}_lower",
+                                                  or_equal=True, ignore_row_if="either_value_is_missing"),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=f"{class_column}_upper", column_B=value_column,
+                                                  ignore_row_if="either_value_is_missing"),
+    ]
+
+
 def within_class_rules(c: ClassColumn, bounds_alias: str) -> tuple[dict[str, str], str, list]:
     """The raw value lies in [lower, upper) of the class it was given: selects (raw value,
     the class's bounds), the join to the class bounds, and the expectations."""
-    E = _E()
     selects = {
         c.column: f"p.{c.column}",
         c.value_column: f"cast(p.{c.value_column} as double)",
-        f"{c.column}_lower": f"{bounds_alias}.lower_bound",
-        f"{c.column}_upper": f"coalesce({bounds_alias}.upper_bound, cast('infinity' as double))",
+        **bounds_selects(c.column, bounds_alias),
     }
     join = (f"left join bounds as {bounds_alias} on {bounds_alias}.class_scheme = '{c.scheme}' "
             f"and {bounds_alias}.class_label = cast(p.{c.column} as string)")
-    return selects, join, [
-        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=c.value_column, column_B=f"{c.column}_lower", or_equal=True,
-                                                  ignore_row_if="either_value_is_missing"),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=f"{c.column}_upper", column_B=c.value_column,
-                                                  ignore_row_if="either_value_is_missing"),
-    ]
+    return selects, join, within_bounds_rules(c.value_column, c.column)
 
 
 def scheme_rules() -> list:

@@ -3,7 +3,8 @@ value and class sit side by side (panel, measure uses); keys; working ages."""
 
 from __future__ import annotations
 
-from wse_impact.quality.rules import _E, by_measure, class_label_rules, key_suites, within_class_rules
+from wse_impact.quality.rules import (_E, bounds_selects, by_measure, class_label_rules, key_suites,
+                                      within_bounds_rules, within_class_rules)
 from wse_impact.quality.suite import Suite
 from wse_impact.quality.suites.context import BOUNDS_CTE, PANEL, WORKING_AGE, Context
 from wse_impact.quality.suites.measure_uses import measure_classes
@@ -46,19 +47,12 @@ def intermediate_suites(ctx: Context) -> list[Suite]:
         b = f"b{i}"
         case = " ".join(f"when '{m}' then '{s}'" for m, s in sorted(schemes.items()))
         selects_m += [f"m.{class_col}", f"cast(m.{raw} as double) as {raw}",
-                      f"{b}.lower_bound as {class_col}_lower",
-                      f"coalesce({b}.upper_bound, cast('infinity' as double)) as {class_col}_upper"]
+                      *(f"{expr} as {name}" for name, expr in bounds_selects(class_col, b).items())]
         joins_m.append(f"left join bounds as {b} on {b}.class_scheme = (case m.measure_code {case} end) "
                        f"and {b}.class_label = m.{class_col}")
         label_sql, label_check = by_measure(class_col, ctx.measure_class_pairs(schemes), "m")
         selects_m.append(label_sql)
-        exps_m += [
-            label_check,
-            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=raw, column_B=f"{class_col}_lower", or_equal=True,
-                                                      ignore_row_if="either_value_is_missing"),
-            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=f"{class_col}_upper", column_B=raw,
-                                                      ignore_row_if="either_value_is_missing"),
-        ]
+        exps_m += [label_check, *within_bounds_rules(raw, class_col)]
     suites.append(Suite("intermediate.measure_uses_classed", "intermediate", rel,
                         f"{BOUNDS_CTE} select {', '.join(selects_m)} from {rel} as m {' '.join(joins_m)}", exps_m))
     return suites
