@@ -26,8 +26,9 @@ import sqlite3
 import struct
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
+import numpy as np
 from pyroaring import BitMap
 
 __all__ = ["PersonCell", "PersonSetStore", "nested_pairs", "dump_cells", "load_cells", "bitmap_of",
@@ -38,10 +39,17 @@ DEFAULT_THRESHOLD = 10
 
 # (label, count, persons): a published cell, named e.g. 'beneficiaries_by_profile ["vop", "M", ...]'
 PersonCell = tuple[str, int, BitMap]
+# which pairs of labels are left to the table's own protection (check_release: two different
+# cells of one project output model); None: every pair is checked
+Exempt = Callable[[str, str], bool] | None
 
 
 def bitmap_of(person_ids: Iterable[int]) -> BitMap:
     """The persons as a bitmap; person_ids are the base files' sequence numbers (< 2**32)."""
+    if isinstance(person_ids, np.ndarray):
+        if len(person_ids) and (person_ids.min() < 0 or person_ids.max() >= 2**32):
+            raise ValueError("a person_id does not fit a 32-bit sequence number")
+        return BitMap(person_ids.astype(np.uint32, copy=False))
     try:
         return BitMap(person_ids)
     except OverflowError as err:  # a sequence number beyond 32 bits is not a base-file person_id
@@ -57,7 +65,7 @@ def _pair_problem(label: str, persons: BitMap, other_label: str, other: BitMap, 
             f"of persons differing by {difference} (< {threshold}): their difference would publish a small group")
 
 
-def nested_pairs(candidates: dict[str, BitMap], threshold: int = DEFAULT_THRESHOLD) -> list[str]:
+def nested_pairs(candidates: dict[str, BitMap], threshold: int = DEFAULT_THRESHOLD, exempt: Exempt = None) -> list[str]:
     """Pairs of `candidates` (one release's published cells) whose sets are nested and differ
     by 1..threshold-1 persons; each pair named once."""
     by_count: dict[int, list[str]] = defaultdict(list)
@@ -68,6 +76,8 @@ def nested_pairs(candidates: dict[str, BitMap], threshold: int = DEFAULT_THRESHO
         for larger in range(count + 1, count + threshold):
             for label in by_count[count]:
                 for other in by_count.get(larger, ()):
+                    if exempt is not None and exempt(label, other):
+                        continue
                     problem = _pair_problem(label, candidates[label], other, candidates[other], "same request",
                                             threshold)
                     if problem:
@@ -119,10 +129,12 @@ class PersonSetStore:
             f"select release_id, label, n_persons, persons from {self.TABLE} "
             "where n_persons between ? and ? and n_persons <> ?", (count - within, count + within, count))
 
-    def nested_problems(self, candidates: dict[str, BitMap], threshold: int = DEFAULT_THRESHOLD) -> list[str]:
+    def nested_problems(self, candidates: dict[str, BitMap], threshold: int = DEFAULT_THRESHOLD,
+                        exempt: Exempt = None) -> list[str]:
         """One line per pair of nested sets differing by 1..threshold-1 persons: a candidate
-        (a cell the request would publish) with a stored (published) cell, or two candidates."""
-        problems = nested_pairs(candidates, threshold)
+        (a cell the request would publish) with a stored (published) cell, or two candidates.
+        `exempt(label, other)`: pairs left to the table's own protection (none by default)."""
+        problems = nested_pairs(candidates, threshold, exempt)
         by_count: dict[int, list[str]] = defaultdict(list)
         for label, persons in candidates.items():
             by_count[len(persons)].append(label)
@@ -140,6 +152,8 @@ class PersonSetStore:
             stored = BitMap.deserialize(blob)
             for count in near:
                 for candidate in by_count[count]:
+                    if exempt is not None and exempt(candidate, label):
+                        continue
                     problem = _pair_problem(candidate, candidates[candidate], label, stored,
                                             f"released in {release_id}", threshold)
                     if problem:
