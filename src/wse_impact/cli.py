@@ -70,6 +70,7 @@ def _request(args: argparse.Namespace) -> int:
     from wse_impact.release.disclosure import DisclosureRules
     from wse_impact.release.export import read_output_tables, read_outputs
     from wse_impact.settings import engine_name, research_db_path
+    from wse_impact.release.output_persons import OutputPersons
     from wse_impact.release.researcher_query import QueryRefused, aggregate, connect_research_db
     from wse_impact.review.workflow import ReviewRefused, current_user
 
@@ -86,6 +87,7 @@ def _request(args: argparse.Namespace) -> int:
             raise ReviewRefused("name what to release: --output MODEL and/or --aggregate NAME --sql-file FILE --dimensions ...")
         db = research_db_path(args.warehouse_dir)
         outputs, specs, definition = {}, {}, {"outputs_requested": args.output or [], "aggregates": []}
+        person_sets = {}
         spark_build = engine_name(args.engine) == "spark"
         if spark_build and args.aggregate:
             raise ReviewRefused("a researcher's aggregate runs on the DuckDB research database; on a Spark build "
@@ -102,6 +104,15 @@ def _request(args: argparse.Namespace) -> int:
             if unknown:
                 raise ReviewRefused(f"no output model {', '.join(unknown)} in {db} (there are: {', '.join(sorted(available))})")
             outputs.update({name: available[name] for name in args.output})
+            if not spark_build:
+                import duckdb
+
+                from wse_impact.project import output_specs
+                from wse_impact.release.output_persons import read_output_persons
+
+                declared, _links = output_specs()
+                with duckdb.connect(str(db), read_only=True) as con:
+                    person_sets.update(read_output_persons(con, {n: declared[n] for n in args.output if n in declared}))
         if args.aggregate:
             if not (args.sql_file and args.dimensions):
                 raise ReviewRefused("--aggregate needs --sql-file and --dimensions")
@@ -114,14 +125,21 @@ def _request(args: argparse.Namespace) -> int:
             if result.name in outputs:
                 raise ReviewRefused(f"{result.name} is also an output model's name")
             outputs[result.name], specs[result.name] = result.table, result.spec
+            person_sets[result.name] = OutputPersons(result.persons)
             definition["aggregates"].append(result.definition())
         rules = DisclosureRules(rounding_base=args.round_to) if args.round_to else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            request_id = review.create_request(user, outputs, specs, definition, today=_today(args), rules=rules)
+            request_id = review.create_request(user, outputs, specs, definition, today=_today(args), rules=rules,
+                                               person_sets=person_sets)
         for warning in caught:
             print(f"wse-impact request: warning: {warning.message}", file=sys.stderr)
-    except (ReviewRefused, QueryRefused) as refused:
+    except QueryRefused as refused:
+        if refused.problems:  # offending values (maybe row-level data): for the custodians, in the audit log
+            review.log.append("request refused", user, request=review._next_id(), reason=refused.headline,
+                              problems=refused.problems)
+        return _refusal("request", refused)
+    except ReviewRefused as refused:
         return _refusal("request", refused)
     print(f"Request {request_id}: checked by the disclosure gate, waiting for {review.approvals_required} custodians' "
           "approval. See it with `wse-impact request --status`.")

@@ -19,13 +19,19 @@ Every domain also holds `unknown`, the label of a missing value. Matching is exa
 value cast to text: 'Total' with a Cyrillic 'о' or a trailing space, a concatenation, a
 setting or a path, an amount or a date cast to text lie outside every domain. The
 declarations are read from dbt's manifest through `wse_impact.quality.Declarations`, the
-reader the Great Expectations suites use.
+reader the Great Expectations suites use; where no manifest has been written (a research
+machine that never ran dbt), the same yml files are handed to the same reader
+(`manifest_from_yml`: each model's columns and meta from its yml, its parents from the
+`ref()`s of its SQL, which is all the reader uses).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from wse_impact.quality import UNKNOWN_CLASS, Declarations, Seeds
 from wse_impact.settings import PROJECT_DIR
@@ -64,8 +70,14 @@ class Domains:
 
     @classmethod
     def load(cls, manifest_path: str | Path | None = None, project_dir: str | Path | None = None) -> "Domains":
-        """From dbt's manifest (`target/manifest.json`, or `manifest_path`) and the seeds."""
-        return cls.from_declarations(Declarations.load(manifest_path), Path(project_dir or PROJECT_DIR))
+        """From dbt's manifest (`target/manifest.json`, or `manifest_path`) and the seeds;
+        without a manifest, from the project's yml (`manifest_from_yml`)."""
+        project_dir = Path(project_dir or PROJECT_DIR)
+        try:
+            declarations = Declarations.load(manifest_path)
+        except FileNotFoundError:
+            declarations = Declarations(manifest_from_yml(project_dir))
+        return cls.from_declarations(declarations, project_dir)
 
     @classmethod
     def from_declarations(cls, declarations: Declarations, project_dir: Path = PROJECT_DIR) -> "Domains":
@@ -91,3 +103,34 @@ class Domains:
         add("measure_code", seeds.codes("measures", "measure_code"), "codes: measures.measure_code")
         add("population_group", POPULATION_GROUPS, "the populations of the outputs")
         return cls(domains)
+
+
+_REF = re.compile(r"""\bref\(\s*['"](\w+)['"]\s*\)""")
+
+
+def manifest_from_yml(project_dir: Path = PROJECT_DIR) -> dict:
+    """What `Declarations` reads of a manifest, from the project's yml and SQL: every model's
+    and seed's columns (with their meta, config and data_type) and config, and each model's
+    parent models (its `ref()`s)."""
+    sql_of = {path.stem: path for path in (project_dir / "models").rglob("*.sql")}
+    documents = [*(project_dir / "models").rglob("*.yml"), *(project_dir / "seeds").rglob("*.yml")]
+    declared = {}
+    for path in sorted(documents):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for kind, key in (("model", "models"), ("seed", "seeds")):
+            for node in document.get(key) or ():
+                declared[node["name"]] = (kind, node)
+    nodes = {}
+    for name, (kind, node) in declared.items():
+        parents = sorted(set(_REF.findall(sql_of[name].read_text(encoding="utf-8")))) if name in sql_of else []
+        nodes[f"{kind}.wse_impact.{name}"] = {
+            "name": name,
+            "resource_type": kind,
+            "unique_id": f"{kind}.wse_impact.{name}",
+            "config": node.get("config") or {},
+            "columns": {column["name"]: {"meta": column.get("meta") or {}, "config": column.get("config") or {},
+                                         "data_type": column.get("data_type")}
+                        for column in node.get("columns") or ()},
+            "depends_on": {"nodes": [f"{declared[p][0]}.wse_impact.{p}" for p in parents if p in declared]},
+        }
+    return {"nodes": nodes}

@@ -6,7 +6,7 @@ An output model declares its person-level source in its yml, `config.meta.person
 `model` (a view in schema `persons` of the research database, one row per cell and person:
 the output's dimensions and `person_id`; never released) and, for a share, `attributes`
 (share column -> boolean column: the persons with the attribute). Read from dbt's manifest
-(`wse_impact.quality.Declarations`); without a manifest the source is `<output>_persons`.
+(`wse_impact.quality.Declarations`), or without one from the same yml (`manifest_from_yml`).
 """
 
 from __future__ import annotations
@@ -39,12 +39,13 @@ class OutputPersons:
 
 def person_sources(names, manifest_path: str | Path | None = None) -> dict[str, dict]:
     """Each output's declared person-level source: {'model': ..., 'attributes': {...}}."""
-    try:
-        from wse_impact.quality import Declarations
+    from wse_impact.quality import Declarations
+    from wse_impact.release.domains import manifest_from_yml
 
+    try:
         by_name = Declarations.load(manifest_path).by_name
     except FileNotFoundError:
-        by_name = {}
+        by_name = Declarations(manifest_from_yml()).by_name
     sources = {}
     for name in names:
         meta = ((by_name.get(name) or {}).get("config") or {}).get("meta") or {}

@@ -47,6 +47,7 @@ STAGED = "staged"  # what would leave, exactly as it would leave
 REQUEST_FILE = "request.json"
 CUSTODIAN_FILE = "custodian_report.json"
 TRUE_COUNTS_FILE = "release_log_entry.json"
+PERSON_SETS_FILE = "person_sets.bin"  # the persons behind every cell that would be published
 DEFAULT_APPROVALS_REQUIRED = 2
 
 
@@ -144,17 +145,20 @@ class Review:
         if problems:
             raise ReviewRefused(f"request {request_id}: its outputs changed since the request: " + "; ".join(problems))
         digest = hashlib.sha256()
-        for path in (folder / REQUEST_FILE, staged / CHECKSUMS, folder / CUSTODIAN_FILE, folder / TRUE_COUNTS_FILE):
+        for path in (folder / REQUEST_FILE, staged / CHECKSUMS, folder / CUSTODIAN_FILE, folder / TRUE_COUNTS_FILE,
+                     folder / PERSON_SETS_FILE):
             digest.update(path.read_bytes())
         return digest.hexdigest()
 
     # --- 1. request
 
     def create_request(self, user: str, outputs: dict, specs: dict | None = None, definition: dict | None = None,
-                       today: date | None = None, rules=None) -> str:
-        """Run the gate on `outputs` (name -> table) and keep what would be released; returns
-        the request id. Raises `ReviewRefused` (recorded in the audit log) when the gate refuses."""
+                       today: date | None = None, rules=None, person_sets: dict | None = None) -> str:
+        """Run the gate on `outputs` (name -> table; `person_sets`: name -> the persons behind
+        its cells) and keep what would be released; returns the request id. Raises
+        `ReviewRefused` (recorded in the audit log) when the gate refuses."""
         from wse_impact.release.export import ExportRefused, check_release
+        from wse_impact.release.person_sets import dump_cells
         from wse_impact.project import output_specs
 
         self.require(user, "researchers")
@@ -167,7 +171,8 @@ class Review:
         try:
             kwargs = {"rules": rules} if rules is not None else {}
             prepared = check_release(outputs=outputs, specs=specs or {}, links=links, into=folder / STAGED, today=today,
-                                     restricted_dir=self.restricted, source=f"request {request_id}", **kwargs)
+                                     restricted_dir=self.restricted, source=f"request {request_id}",
+                                     person_sets=person_sets, **kwargs)
         except ExportRefused as refused:
             shutil.rmtree(folder)
             self.log.append("request refused", user, request=request_id, reason=refused.headline,
@@ -178,6 +183,7 @@ class Review:
         (folder / REQUEST_FILE).write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
         (folder / CUSTODIAN_FILE).write_text(json.dumps(prepared.custodian, indent=2, default=str) + "\n")
         (folder / TRUE_COUNTS_FILE).write_text(json.dumps(prepared.log_entry, default=str) + "\n")
+        (folder / PERSON_SETS_FILE).write_bytes(dump_cells(prepared.person_sets))
         self.log.append("request", user, request=request_id, outputs=sorted(outputs),
                         content_sha256=self.content_sha256(request_id))
         return request_id
@@ -267,6 +273,7 @@ class Review:
     def release_request(self, user: str, request_id: str, export_dir: str | Path | None = None,
                         today: date | None = None) -> Path:
         from wse_impact.release.export import ExportRefused, publish_release
+        from wse_impact.release.person_sets import load_cells, open_file_store
 
         roles = self.roles()
         if user not in roles["custodians"] | roles["researchers"]:
@@ -284,13 +291,20 @@ class Review:
                 staged=folder / STAGED,
                 custodian=json.loads((folder / CUSTODIAN_FILE).read_text()),
                 log_entry=json.loads((folder / TRUE_COUNTS_FILE).read_text()),
-                export_dir=export_dir, restricted_dir=self.restricted, today=today)
+                export_dir=export_dir, restricted_dir=self.restricted, today=today,
+                person_sets=load_cells((folder / PERSON_SETS_FILE).read_bytes())).folder
         except ExportRefused as refused:
             self.log.append("release refused", user, request=request_id, reason=refused.headline,
                             problems=refused.problems)
             raise ReviewRefused(f"request {request_id} cannot be released: "
                                 f"{_reasons_for(refused, user, roles)}") from refused
         files = {p.name: sha256_of(p) for p in sorted(released.iterdir())}
+        connection, store = open_file_store(self.restricted)  # until the release service owns it
+        try:
+            with connection:
+                store.add(request_id, load_cells((folder / PERSON_SETS_FILE).read_bytes()))
+        finally:
+            connection.close()
         self.log.append("release", user, request=request_id, folder=released.name, files=files,
                         content_sha256=content, approvals=status["approvals"])
         return released
