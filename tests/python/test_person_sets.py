@@ -66,3 +66,38 @@ def test_cells_round_trip_through_a_file():
     again = load_cells(dump_cells(cells))
     assert [(label, count, list(persons)) for label, count, persons in again] == [
         ("a ✓", 3, [1, 5, 9]), ("b", 0, [])]
+
+
+def test_the_index_finds_what_comparing_every_pair_finds():
+    import random
+
+    rng = random.Random(19)
+    base = [BitMap(rng.sample(range(400), rng.randint(10, 60))) for _ in range(40)]
+    sets = {}
+    for i, persons in enumerate(base):
+        sets[f"s{i}"] = persons
+        for j in range(3):  # nested variants: some persons removed or added, a few at the low end
+            variant = BitMap(persons)
+            for person in rng.sample(list(persons), rng.randint(0, 12)):
+                variant.discard(person)
+            variant.update(rng.sample(range(400), rng.randint(0, 3)))
+            sets[f"s{i}v{j}"] = variant
+    expected = set()
+    labels = sorted(sets)
+    for a in labels:
+        for b in labels:
+            small, large = sets[a], sets[b]
+            if a != b and 0 < len(large) - len(small) < 10 and small.issubset(large):
+                expected.add((a, b))
+    found = {(line.split(" ")[0], line.split(" and ")[1].split(" ")[0]) for line in nested_pairs(sets)}
+    assert found == expected and expected
+    # the same against a store
+    _, store = _store()
+    half = labels[: len(labels) // 2]
+    store.add("R0001", [(label, len(sets[label]), sets[label]) for label in half])
+    rest = {label: sets[label] for label in labels[len(labels) // 2:]}
+    across = {(a, b) for a, b in expected if (a in rest) != (b in rest)}
+    within = {(a, b) for a, b in expected if a in rest and b in rest}
+    lines = store.nested_problems(rest)
+    found = {tuple(sorted((line.split(" ")[0], line.split(" and ")[1].split(" ")[0]))) for line in lines}
+    assert found == {tuple(sorted(pair)) for pair in across | within}

@@ -25,6 +25,7 @@ from __future__ import annotations
 import sqlite3
 import struct
 from collections import defaultdict
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -56,32 +57,70 @@ def bitmap_of(person_ids: Iterable[int]) -> BitMap:
         raise ValueError("a person_id does not fit a 32-bit sequence number") from err
 
 
-def _pair_problem(label: str, persons: BitMap, other_label: str, other: BitMap, where: str, threshold: int) -> str | None:
-    small, large = (persons, other) if len(persons) <= len(other) else (other, persons)
-    difference = len(large) - len(small)
-    if not 0 < difference < threshold or not small.issubset(large):
-        return None
-    return (f"{label} ({len(persons)} persons) and {other_label} ({len(other)} persons, {where}) count nested sets "
+def _problem(label: str, n: int, other_label: str, m: int, where: str, difference: int, threshold: int) -> str:
+    return (f"{label} ({n} persons) and {other_label} ({m} persons, {where}) count nested sets "
             f"of persons differing by {difference} (< {threshold}): their difference would publish a small group")
+
+
+class _SetIndex:
+    """Distinct sets with their labels, indexed so that a set nested in another differing by
+    fewer than `threshold` persons is found without comparing every pair of near counts.
+
+    If S is a subset of L and L has fewer than t persons more, at most t-1 persons of L lie
+    below min(S), so min(S) is among the t smallest persons of L. Each set is indexed by its
+    minimum and by each of its t smallest persons; only sets meeting in that index, with
+    counts 1..t-1 apart, are compared."""
+
+    def __init__(self, threshold: int):
+        self.threshold = threshold
+        self.by_content: dict[bytes, tuple[BitMap, list]] = {}
+        self.by_min: dict[int, list[tuple[BitMap, list]]] = defaultdict(list)
+        self.by_smallest: dict[int, list[tuple[BitMap, list]]] = defaultdict(list)
+
+    def add(self, persons: BitMap, label, blob: bytes | None = None) -> None:
+        if blob is None:
+            persons = BitMap(persons)
+            persons.run_optimize()
+            blob = persons.serialize()
+        entry = self.by_content.get(blob)
+        if entry is None:
+            entry = self.by_content[blob] = (persons, [])
+            if len(persons):  # an empty set is never published (counts below t are suppressed)
+                self.by_min[persons.min()].append(entry)
+                for person in islice(persons, self.threshold):
+                    self.by_smallest[person].append(entry)
+        entry[1].append(label)
+
+    def nested_with(self, persons: BitMap) -> Iterator[tuple[BitMap, list, int]]:
+        """Indexed sets nested with `persons` (either way), differing by 1..t-1: (set, labels, difference)."""
+        if not len(persons):
+            return
+        n, t = len(persons), self.threshold
+        # indexed sets containing `persons`: min(persons) is among their t smallest
+        for other, labels in self.by_smallest.get(persons.min(), ()):
+            if n < len(other) < n + t and persons.issubset(other):
+                yield other, labels, len(other) - n
+        # indexed sets inside `persons`: their minimum is among its t smallest
+        for person in islice(persons, t):
+            for other, labels in self.by_min.get(person, ()):
+                if n - t < len(other) < n and other.issubset(persons):
+                    yield other, labels, n - len(other)
 
 
 def nested_pairs(candidates: dict[str, BitMap], threshold: int = DEFAULT_THRESHOLD, exempt: Exempt = None) -> list[str]:
     """Pairs of `candidates` (one release's published cells) whose sets are nested and differ
     by 1..threshold-1 persons; each pair named once."""
-    by_count: dict[int, list[str]] = defaultdict(list)
+    index = _SetIndex(threshold)
     for label, persons in candidates.items():
-        by_count[len(persons)].append(label)
+        index.add(persons, label)
     problems = []
-    for count in sorted(by_count):
-        for larger in range(count + 1, count + threshold):
-            for label in by_count[count]:
-                for other in by_count.get(larger, ()):
-                    if exempt is not None and exempt(label, other):
-                        continue
-                    problem = _pair_problem(label, candidates[label], other, candidates[other], "same request",
-                                            threshold)
-                    if problem:
-                        problems.append(problem)
+    for persons, labels in index.by_content.values():
+        for other, other_labels, difference in index.nested_with(persons):
+            if len(other) < len(persons):
+                continue  # each pair once, from its smaller set
+            problems += [_problem(label, len(persons), other_label, len(other), "same request", difference, threshold)
+                         for label in labels for other_label in other_labels
+                         if exempt is None or not exempt(label, other_label)]
     return problems
 
 
@@ -133,31 +172,35 @@ class PersonSetStore:
                         exempt: Exempt = None) -> list[str]:
         """One line per pair of nested sets differing by 1..threshold-1 persons: a candidate
         (a cell the request would publish) with a stored (published) cell, or two candidates.
-        `exempt(label, other)`: pairs left to the table's own protection (none by default)."""
+        `exempt(label, other)`: pairs left to the table's own protection (none by default).
+        Only stored cells whose counts lie within threshold-1 of a candidate's are read, and
+        each distinct set is compared once."""
         problems = nested_pairs(candidates, threshold, exempt)
-        by_count: dict[int, list[str]] = defaultdict(list)
+        index = _SetIndex(threshold)
         for label, persons in candidates.items():
-            by_count[len(persons)].append(label)
-        counts = sorted(by_count)
-        if not counts:
-            return problems
-        # one pass over the stored cells whose counts come near some candidate's
-        rows = self.connection.execute(
-            f"select release_id, label, n_persons, persons from {self.TABLE} where n_persons between ? and ?",
-            (counts[0] - threshold + 1, counts[-1] + threshold - 1))
-        for release_id, label, n, blob in rows:
-            near = [c for c in range(n - threshold + 1, n + threshold) if c != n and c in by_count]
-            if not near:
-                continue
-            stored = BitMap.deserialize(blob)
-            for count in near:
-                for candidate in by_count[count]:
-                    if exempt is not None and exempt(candidate, label):
-                        continue
-                    problem = _pair_problem(candidate, candidates[candidate], label, stored,
-                                            f"released in {release_id}", threshold)
-                    if problem:
-                        problems.append(problem)
+            index.add(persons, label)
+        counts = sorted({len(persons) for persons, _labels in index.by_content.values()})
+        # the stored cells within threshold-1 of some candidate's count: merged ranges of counts
+        ranges: list[list[int]] = []
+        for count in counts:
+            low, high = count - threshold + 1, count + threshold - 1
+            if ranges and low <= ranges[-1][1] + 1:
+                ranges[-1][1] = high
+            else:
+                ranges.append([low, high])
+        stored: dict[bytes, list[tuple[str, str]]] = defaultdict(list)
+        for low, high in ranges:
+            for release_id, label, blob in self.connection.execute(
+                    f"select release_id, label, persons from {self.TABLE} where n_persons between ? and ?",
+                    (low, high)):
+                stored[blob].append((release_id, label))
+        for blob, labels in stored.items():
+            persons = BitMap.deserialize(blob)
+            for candidate, candidate_labels, difference in index.nested_with(persons):
+                problems += [_problem(label, len(candidate), other, len(persons), f"released in {release_id}",
+                                      difference, threshold)
+                             for label in candidate_labels for release_id, other in labels
+                             if exempt is None or not exempt(label, other)]
         return problems
 
     def size(self) -> tuple[int, int]:
