@@ -44,6 +44,7 @@ def build(scale: float, seed: int, root: Path) -> tuple[Path, Path]:
     from wse_impact.settings import PROJECT_DIR
 
     landing, warehouse, target = root / "landing", root / "warehouse", root / "target"
+    warehouse.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     generate_landing(out=landing, scale=scale, seed=seed, if_missing=False, progress=False)
     print(f"generated scale {scale:g} in {time.perf_counter() - started:.0f} s")
@@ -125,13 +126,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20230905)
     parser.add_argument("--warehouse-dir", default=None, help="a built warehouse, read as it is")
     parser.add_argument("--target-dir", default=None, help="its dbt target folder (manifest.json)")
+    parser.add_argument("--build-dir", default=None, help="generate and build here (kept) instead of a temporary "
+                        "folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.warehouse_dir:
             warehouse, target = Path(args.warehouse_dir), Path(args.target_dir) if args.target_dir else None
         else:
-            warehouse, target = build(args.scale if args.scale is not None else 1.0, args.seed, tmp)
+            root = Path(args.build_dir) if args.build_dir else tmp / "build"
+            warehouse, target = build(args.scale if args.scale is not None else 1.0, args.seed, root)
         measure(warehouse, target, tmp)
     return 0
 
