@@ -101,3 +101,16 @@ def test_the_index_finds_what_comparing_every_pair_finds():
     lines = store.nested_problems(rest)
     found = {tuple(sorted((line.split(" ")[0], line.split(" and ")[1].split(" ")[0]))) for line in lines}
     assert found == {tuple(sorted(pair)) for pair in across | within}
+
+
+def test_two_cells_of_one_project_output_are_left_to_its_protection_not_an_aggregate():
+    from wse_impact.release.export import person_set_problems
+
+    _, store = _store()
+    cells = [('socio ["2015Q2"]', 12, BitMap(range(12))), ('socio ["2015Q3"]', 11, BitMap(range(11)))]
+    assert person_set_problems(cells, store, 10, project_outputs=["socio"]) == []
+    assert len(person_set_problems(cells, store, 10)) == 1, "a researcher's aggregate: the researcher chose the rows"
+    # the same cell of a project output in a later release is checked
+    store.add("R0001", [('socio ["2015Q2"]', 12, BitMap(range(12)))])
+    later = [('socio ["2015Q2"]', 11, BitMap(range(11)))]
+    assert len(person_set_problems(later, store, 10, project_outputs=["socio"])) == 1

@@ -487,6 +487,9 @@ def check_release(
     into = Path(into)
     restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of(warehouse_dir)
     declared_specs, declared_links = output_specs(project)
+    # the project's own output models (their cells defined by the project's reviewed SQL), not
+    # a table the caller names and specifies itself (a researcher's aggregate)
+    project_outputs = sorted(set(declared_specs) - set(specs or {}))
     specs = {**declared_specs, **(specs or {})}
     links = declared_links if links is None else links
     retain_until = retain_until or configured_retain_until(project)
@@ -549,7 +552,7 @@ def check_release(
                                                          persons)]
     problems = _with_store(person_set_store, restricted,
                            lambda store: person_set_problems(published_sets, store, rules.min_persons,
-                                                             project_outputs=declared_specs))
+                                                             project_outputs=project_outputs))
     if problems:
         raise ExportRefused("export refused: a published cell and another published cell count nested sets of "
                             "persons differing by a small group", problems, names_counts=True)
@@ -649,7 +652,7 @@ def check_release(
         shutil.rmtree(partial, ignore_errors=True)
         raise
     log_entry = {"event": "export", "retain_until": retain_until.isoformat(), "threshold": rules.min_persons,
-                 "project_outputs": sorted(declared_specs), "cells": cells, "attributes": attributes}
+                 "project_outputs": project_outputs, "cells": cells, "attributes": attributes}
     return PreparedRelease(into, report, custodian, log_entry, files, found_warnings, release, published_sets)
 
 
