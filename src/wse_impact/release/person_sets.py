@@ -22,6 +22,7 @@ the caller can record a release's sets and its audit entry in one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import struct
 from collections import defaultdict
@@ -188,19 +189,23 @@ class PersonSetStore:
                 ranges[-1][1] = high
             else:
                 ranges.append([low, high])
-        stored: dict[bytes, list[tuple[str, str]]] = defaultdict(list)
+        # streamed: one stored set in memory at a time; a set stored again (the same cell in
+        # several releases) is compared once, by its digest
+        compared: dict[bytes, tuple[int, list[tuple[BitMap, list, int]]]] = {}
         for low, high in ranges:
             for release_id, label, blob in self.connection.execute(
                     f"select release_id, label, persons from {self.TABLE} where n_persons between ? and ?",
                     (low, high)):
-                stored[blob].append((release_id, label))
-        for blob, labels in stored.items():
-            persons = BitMap.deserialize(blob)
-            for candidate, candidate_labels, difference in index.nested_with(persons):
-                problems += [_problem(label, len(candidate), other, len(persons), f"released in {release_id}",
+                digest = hashlib.blake2b(blob, digest_size=16).digest()
+                if digest not in compared:
+                    persons = BitMap.deserialize(blob)
+                    compared[digest] = (len(persons), list(index.nested_with(persons)))
+                n, nested = compared[digest]
+                problems += [_problem(candidate_label, len(candidate), label, n, f"released in {release_id}",
                                       difference, threshold)
-                             for label in candidate_labels for release_id, other in labels
-                             if exempt is None or not exempt(label, other)]
+                             for candidate, candidate_labels, difference in nested
+                             for candidate_label in candidate_labels
+                             if exempt is None or not exempt(candidate_label, label)]
         return problems
 
     def size(self) -> tuple[int, int]:

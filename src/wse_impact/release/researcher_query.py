@@ -45,7 +45,7 @@ from pyroaring import BitMap
 
 from wse_impact.release.disclosure import COUNT, TOTAL, OutputSpec, cell_key
 from wse_impact.release.domains import Domains
-from wse_impact.release.person_sets import bitmap_of
+from wse_impact.release.output_persons import bitmaps_of_lists
 
 PERSON = "person_id"
 BASE_FILES = ("marts.beneficiary_base", "marts.control_base")
@@ -157,12 +157,12 @@ def aggregate(con: duckdb.DuckDBPyConnection, name: str, sql: str, dimensions: l
     cells = con.execute(
         f"with {rows} select {labels}, list(distinct {PERSON}) as persons from rows_of_the_researcher "
         f"group by cube ({', '.join(quoted[d] for d in dimensions)}) "
-        f"order by {', '.join(str(i + 1) for i in range(len(dimensions)))}").df()
+        f"order by {', '.join(str(i + 1) for i in range(len(dimensions)))}").to_arrow_table()
     additive = tuple(d for d in dimensions if _is_additive(con, rows, d, [x for x in dimensions if x != d], quoted))
     spec = OutputSpec(name=name, dimensions=tuple(dimensions), additive=additive,
                       union=tuple(d for d in dimensions if d not in additive), count=COUNT)
-    sets = [bitmap_of(np.asarray(persons, dtype=np.int64)) for persons in cells["persons"]]
-    table = cells[list(dimensions)].copy()
+    sets = bitmaps_of_lists(cells.column("persons"))
+    table = cells.select(list(dimensions)).to_pandas()
     table[COUNT] = np.array([len(s) for s in sets], dtype=np.int64)
     persons = {cell_key(spec, row): s for (_, row), s in zip(table.iterrows(), sets)}
     return ResearcherAggregate(name, sql, tuple(dimensions), table, spec, persons)
