@@ -5,9 +5,13 @@ read-only), refuses the whole export, writing nothing, when any output is not an
 (person-level rows, a person identifier, INSZ-like values, exact amounts or exact dates),
 applies `wse_impact.release.disclosure.protect` to all outputs together (with the output specs
 declared in the outputs' yml and the counts earlier releases published), refuses when a
-cell's true count differs from an earlier release's by 1 to threshold-1 persons
-(differencing on true values), runs the protection audit on exactly the tables that would be
-written and refuses, naming the cells, when it fails; only then writes:
+cell it would publish and a published cell (earlier, kept in a `PersonSetStore`, or in the
+same release; any output or aggregate, under any name) count nested sets of persons that
+differ by 1 to threshold-1 (differencing on person sets, `person_sets.py`; the persons
+behind each cell come from the outputs' person-level sources, `output_persons.py`, or a
+researcher's aggregate; a table without them keeps the comparison of true counts by name),
+runs the protection audit on exactly the tables that would be written and refuses, naming
+the cells, when it fails; only then writes:
 
 - released (leaves the secure environment), `exports/<date>/`: one CSV per output that passes
   (suppressed cells empty), `checking_report.json` (rules, parameters, method, the audit's
@@ -15,7 +19,9 @@ written and refuses, naming the cells, when it fails; only then writes:
   and `SHA256SUMS`;
 - restricted (for the custodian who checks the release), `<warehouse>/disclosure/`:
   `checking_reports/<date>.json` with every suppression's rule and reason and every audited
-  interval, and `release_log.jsonl` with the true count behind every released cell.
+  interval, and `release_log.jsonl` with the true count behind every released cell. The
+  published cells' person sets are returned (`PreparedRelease.person_sets`,
+  `PublishedRelease.person_sets`) for the caller to record with the release.
 
 `purge_exports` deletes the export folders once the retention date (dbt_project.yml,
 `vars: retain_until`) has passed.
