@@ -1,56 +1,27 @@
 {#- Sociaal-economische positie per kwartaal, begunstigden en controlegroep: distinct
     persons per quarter and socio-economic position, for the beneficiaries (every person
     of beneficiary_base) and for the control group without the overlap (control persons
-    who are not beneficiaries). 'Total' in socio_economic_position_code: all positions. -#}
+    who are not beneficiaries). 'Total' in socio_economic_position_code: all positions.
+    The cells and their persons are declared once, in
+    socio_economic_position_by_quarter_persons; this counts them. -#}
 
 with
 
-population_person_quarters as (
+persons as (
 
-    select * from {{ ref('population_person_quarters') }}
-
-),
-
-populations as (
-
-    select
-        population_group,
-        person_id,
-        snapshot_quarter,
-        {{ cell_label('socio_economic_position_code') }} as socio_economic_position_code
-    from population_person_quarters
+    select * from {{ ref('socio_economic_position_by_quarter_persons') }}
 
 ),
 
-by_position as (
+final as (
 
     select
         population_group,
         snapshot_quarter,
         socio_economic_position_code,
         count(distinct person_id) as n_persons
-    from populations
+    from persons
     group by population_group, snapshot_quarter, socio_economic_position_code
-
-),
-
-all_positions as (
-
-    select
-        population_group,
-        snapshot_quarter,
-        'Total' as socio_economic_position_code,
-        count(distinct person_id) as n_persons
-    from populations
-    group by population_group, snapshot_quarter
-
-),
-
-final as (
-
-    select * from by_position
-    union all
-    select * from all_positions
 
 )
 

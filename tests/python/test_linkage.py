@@ -24,11 +24,15 @@ def research_tables(con) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def test_research_database_holds_only_marts_outputs_and_reference(pipeline):
+def test_research_database_holds_only_marts_outputs_persons_and_reference(pipeline):
     with pipeline.research() as con:
         schemas = {schema for schema, _ in research_tables(con)}
-    assert schemas <= {"marts", "outputs", "reference"}, schemas
+        # the persons behind the outputs' cells: views over the marts, never tables of their own
+        persons = set(con.execute("select table_type from information_schema.tables "
+                                  "where table_schema = 'persons'").fetchall())
+    assert schemas <= {"marts", "outputs", "persons", "reference"}, schemas
     assert "marts" in schemas
+    assert persons == {("VIEW",)}
 
 
 def test_no_identifying_column_or_value_in_the_research_database(pipeline):

@@ -32,7 +32,7 @@ from conftest import PROJECT_DIR
 SYSTEM_PYTHON = "/usr/bin/python3.11"
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 # what the service imports (the gate, the researcher's SQL, the plot): pinned as in pyproject.toml
-SERVICE_PACKAGES = ("duckdb", "numpy", "pandas", "scipy", "matplotlib", "pyyaml", "jinja2", "pyroaring")
+SERVICE_PACKAGES = ("duckdb", "numpy", "pandas", "pyarrow", "scipy", "matplotlib", "pyyaml", "jinja2", "pyroaring")
 SUFFIX = f"{os.getpid() % 100000}"
 SERVICE, ALICE, DAVE, CAROL, ERIN, MALLORY = (f"wse{name}{SUFFIX}" for name in ("rel", "ali", "dav", "car", "eri", "mal"))
 RESEARCHERS, CUSTODIANS = [ALICE, DAVE], [CAROL, DAVE, ERIN]  # dave is both: his own request is not his to decide

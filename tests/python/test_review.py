@@ -388,17 +388,20 @@ def test_the_tool_counts_distinct_persons_and_the_totals(research_db):
 @pytest.mark.parametrize("sql, dimensions, reason", [
     ("select person_id, sex_code from marts.beneficiary_base", [], "no dimension named"),
     ("select person_id, sex_code from marts.beneficiary_base", ["person_id"], "person_id cannot be a dimension"),
-    ("select person_id, person_id + 0 as row_id from marts.beneficiary_base", ["row_id"], "distinct values"),
-    ("select person_id, cast(person_id as varchar) as who from marts.beneficiary_base", ["who"], "distinct values"),
+    ("select person_id, person_id + 0 as row_id from marts.beneficiary_base", ["row_id"],
+     "not a column whose domain the project declares"),
+    ("select person_id, cast(person_id as varchar) as sex_code from marts.beneficiary_base", ["sex_code"],
+     "outside its declared domain"),
     ("select person_id, cast(person_id % 7 as decimal(12, 2)) * 1234.56 as amount_eur from marts.beneficiary_base",
-     ["amount_eur"], "exact amounts and dates"),
-    ("select person_id, current_date as today from marts.beneficiary_base", ["today"], "exact amounts and dates"),
+     ["amount_eur"], "not a column whose domain the project declares"),
+    ("select person_id, current_date as snapshot_quarter from marts.beneficiary_base", ["snapshot_quarter"],
+     "outside its declared domain"),
     ("select sex_code from marts.beneficiary_base", ["sex_code"], "must carry person_id"),
     ("select person_id, sex_code from marts.beneficiary_base; drop table marts.beneficiary_base", ["sex_code"],
      "exactly one SELECT"),
     ("select 1 as person_id, column0 as line from read_csv('/etc/passwd', header = false)", ["line"],
      "does not run on the research database"),
-    ("select person_id, 'Total' as sex_code from marts.beneficiary_base", ["sex_code"], "names the totals"),
+    ("select person_id, 'Total' as sex_code from marts.beneficiary_base", ["sex_code"], "outside its declared domain"),
 ])
 def test_a_query_that_smuggles_rows_out_is_refused(research_db, sql, dimensions, reason):
     with pytest.raises(QueryRefused, match=reason):
@@ -441,7 +444,9 @@ def test_commands_in_the_order_they_are_used(research_db, tmp_path):
         smuggled = tmp_path / "rows.sql"
         smuggled.write_text("select person_id, person_id as p from marts.control_base")
         refused = run("request", "--aggregate", "rows", "--sql-file", str(smuggled), "--dimensions", "p")
-        assert refused.returncode == 2 and "not a grouping" in refused.stderr
+        assert refused.returncode == 2 and "not a column whose domain the project declares" in refused.stderr
+        (entry,) = [e for e in service.store.entries() if e["event"] == "request refused"]
+        assert entry["user"] == me, "a refused aggregate is on the record too"
         audit = run("audit")
         assert audit.returncode == 0, audit.stderr
         with sqlite3.connect(service.state_dir / "review.sqlite") as con:

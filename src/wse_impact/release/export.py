@@ -5,9 +5,13 @@ read-only), refuses the whole export, writing nothing, when any output is not an
 (person-level rows, a person identifier, INSZ-like values, exact amounts or exact dates),
 applies `wse_impact.release.disclosure.protect` to all outputs together (with the output specs
 declared in the outputs' yml and the counts earlier releases published), refuses when a
-cell's true count differs from an earlier release's by 1 to threshold-1 persons
-(differencing on true values), runs the protection audit on exactly the tables that would be
-written and refuses, naming the cells, when it fails; only then writes:
+cell it would publish and a published cell (earlier, kept in a `PersonSetStore`, or in the
+same release; any output or aggregate, under any name) count nested sets of persons that
+differ by 1 to threshold-1 (differencing on person sets, `person_sets.py`; the persons
+behind each cell come from the outputs' person-level sources, `output_persons.py`, or a
+researcher's aggregate; a table without them keeps the comparison of true counts by name),
+runs the protection audit on exactly the tables that would be written and refuses, naming
+the cells, when it fails; only then writes:
 
 - released (leaves the secure environment), `exports/<date>/`: one CSV per output that passes
   (suppressed cells empty), `checking_report.json` (rules, parameters, method, the audit's
@@ -15,7 +19,9 @@ written and refuses, naming the cells, when it fails; only then writes:
   and `SHA256SUMS`;
 - restricted (for the custodian who checks the release), `<warehouse>/disclosure/`:
   `checking_reports/<date>.json` with every suppression's rule and reason and every audited
-  interval, and `release_log.jsonl` with the true count behind every released cell.
+  interval, and `release_log.jsonl` with the true count behind every released cell. The
+  published cells' person sets are returned (`PreparedRelease.person_sets`,
+  `PublishedRelease.person_sets`) for the caller to record with the release.
 
 `purge_exports` deletes the export folders once the retention date (dbt_project.yml,
 `vars: retain_until`) has passed.
@@ -32,7 +38,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from wse_impact.landing.checksums import sha256_of
@@ -51,7 +56,15 @@ from wse_impact.release.disclosure import (
     protect,
 )
 from wse_impact.landing.insz import check_digits
-from wse_impact.settings import engine_name, research_db_path, restricted_dir_of
+from wse_impact.release.output_persons import (
+    OutputPersons,
+    count_mismatches,
+    published_person_cells,
+    read_output_persons,
+)
+from wse_impact.release.person_sets import PersonCell, PersonSetStore, open_file_store
+from wse_impact import engines
+from wse_impact.settings import restricted_dir_of
 from wse_impact.settings import export_dir as default_export_dir
 from wse_impact.project import output_specs
 from wse_impact.project import retain_until as configured_retain_until
@@ -63,9 +76,10 @@ __all__ = [
     "PreparedRelease",
     "check_release",
     "publish_release",
+    "PublishedRelease",
+    "person_set_problems",
     "release_log_entries",
     "gate_problems",
-    "read_outputs",
     "export_outputs",
     "purge_exports",
     "published_table",
@@ -179,32 +193,6 @@ def gate_problems(name: str, table: pd.DataFrame) -> list[str]:
         if insz:
             problems.append(f"{name}: column {column!r} holds {len(insz)} INSZ-like value(s) (11 digits passing the check number)")
     return problems
-
-
-# --- reading -------------------------------------------------------------------------------
-
-def read_outputs(db_path: str | Path, schema: str = OUTPUT_SCHEMA) -> dict[str, pd.DataFrame]:
-    """Every table of `schema`, read from the DuckDB file opened read-only."""
-    db_path = Path(db_path)
-    if not db_path.exists():
-        raise ExportRefused(f"research database {db_path} does not exist (run `make build` first)")
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        return read_output_tables(con, schema)
-
-
-def read_output_tables(con, schema: str = OUTPUT_SCHEMA, catalog: str | None = None) -> dict[str, pd.DataFrame]:
-    """Every table (or view) of `schema` on an open DuckDB connection."""
-    names = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = ?"
-        + (" and table_catalog = ?" if catalog else "") + " order by table_name",
-        [schema, *([catalog] if catalog else [])],
-    ).fetchall()]
-    if not names:
-        raise ExportRefused(f"the research data has no tables in schema {schema!r}")
-    prefix = f'"{catalog}".' if catalog else ""
-    # in a fixed order: secondary suppression breaks ties by row order, and an engine (or a
-    # rebuild) may store the same rows in another order; sorted, the same data gives the same files
-    return {name: con.execute(f'select * from {prefix}"{schema}"."{name}" order by all').df() for name in names}
 
 
 # --- release log (restricted) and differencing on true values -----------------------------
@@ -390,6 +378,53 @@ class PreparedRelease:
     files: list[str]
     warnings: list[str]
     release: Release
+    # the persons behind every published cell (label, count, set): for the caller to keep
+    # (PersonSetStore.add) when the release is made, and to check again then
+    person_sets: list[PersonCell] = field(default_factory=list)
+
+
+@dataclass
+class PublishedRelease:
+    """A release made: its folder, and the published cells' person sets the caller records
+    (`PersonSetStore.add`, in the transaction that records the release)."""
+
+    folder: Path
+    person_sets: list[PersonCell]
+
+
+def person_set_problems(cells: list[PersonCell], store, threshold: int, project_outputs=()) -> list[str]:
+    """Nested person sets differing by 1..threshold-1 persons between `cells` (published
+    cells of one release) and the store's cells, or among `cells`.
+
+    Two different cells of one project output model (`project_outputs`: the models declared
+    in the project, whose cells its reviewed SQL defines) are left to that output's own
+    disclosure spec, protection and audit: a quarter's persons in a position are often
+    nested in the previous quarter's (a stock that only shrinks), which is the table's
+    structure, not a group anyone chose. Every other pair is checked: any cell of a
+    researcher's aggregate (the researcher chooses which rows carry each label), cells of
+    two outputs, and the same cell of one output in two releases."""
+    candidates = {label: persons for label, _count, persons in cells}
+    outputs = set(project_outputs)
+
+    def exempt(label: str, other: str) -> bool:
+        name, key = label.split(" ", 1)
+        other_name, other_key = other.split(" ", 1)
+        cell, other_cell = key[:key.rindex("]") + 1], other_key[:other_key.rindex("]") + 1]
+        return name == other_name and name in outputs and cell != other_cell
+
+    check = store.nested_problems if isinstance(store, PersonSetStore) else store
+    return check(candidates, threshold, exempt)
+
+
+def _with_store(store, restricted: Path, action):
+    """Run `action(store)` with the given store, else the file store on the restricted side."""
+    if store is not None:
+        return action(store)
+    connection, file_store = open_file_store(restricted)
+    try:
+        return action(file_store)
+    finally:
+        connection.close()
 
 
 def check_release(
@@ -405,6 +440,9 @@ def check_release(
     project: str | Path | None = None,
     restricted_dir: str | Path | None = None,
     engine: str | None = None,
+    person_sets: dict[str, OutputPersons] | None = None,
+    person_set_store=None,
+    manifest: str | Path | None = None,
     history: list[dict] | None = None,
 ) -> PreparedRelease:
     """Check one release and write what would leave into the new folder `into`; raise
@@ -412,14 +450,26 @@ def check_release(
     log and the custodian's reports are written by `publish_release`.
 
     `outputs` may be given directly (tests, hand-made tables, a researcher's aggregates);
-    otherwise they are read from `<warehouse_dir>/wse_impact.duckdb`, schema `outputs`. Specs
-    and links default to those declared in the project's output ymls, `retain_until` to the
-    project's `vars`.
+    otherwise they are read from `<warehouse_dir>/wse_impact.duckdb`, schema `outputs`, with
+    the persons behind their cells from schema `persons`. Specs and links default to those
+    declared in the project's output ymls, `retain_until` to the project's `vars`.
+
+    `person_sets`: per output, the persons behind its cells (a researcher's aggregate's,
+    `read_output_persons` of output models); every count must be its set's size. Differencing
+    is on person sets for those outputs: refused when a cell it would publish and a published
+    cell (earlier, in `person_set_store`, or in this release) count nested sets differing by
+    1..threshold-1 persons. `person_set_store`: a `PersonSetStore` or a callable
+    (candidates, threshold) -> problems; by default the file store on the restricted side.
+    Outputs without person sets (hand-made tables) keep differencing on true counts by name.
+    The published cells' sets are returned on the PreparedRelease, for the caller to record.
     """
     today = today or date.today()
     into = Path(into)
     restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of(warehouse_dir)
     declared_specs, declared_links = output_specs(project)
+    # the project's own output models (their cells defined by the project's reviewed SQL), not
+    # a table the caller names and specifies itself (a researcher's aggregate)
+    project_outputs = sorted(set(declared_specs) - set(specs or {}))
     specs = {**declared_specs, **(specs or {})}
     links = declared_links if links is None else links
     retain_until = retain_until or configured_retain_until(project)
@@ -434,16 +484,18 @@ def check_release(
     if into.exists():
         raise ExportRefused(f"export refused: {into} already exists (a release is never overwritten)")
 
-    if outputs is None and engine_name(engine) == "spark":
-        from wse_impact.engines.spark import research_connection, spark_root
-
-        with research_connection(warehouse_dir) as con:
-            outputs = read_output_tables(con, OUTPUT_SCHEMA, "wse_impact")
-        source = source or str(spark_root(warehouse_dir) / "warehouse")
     if outputs is None:
-        db_path = research_db_path(warehouse_dir)
-        outputs = read_outputs(db_path)
-        source = source or str(db_path)
+        built = engines.engine(engine)
+        try:
+            outputs = built.read_outputs(warehouse_dir)
+        except (engines.NoBuild, engines.NoTables) as missing:
+            raise ExportRefused(str(missing)) from missing
+        source = source or str(built.build_location(warehouse_dir))
+        if person_sets is None and built.name == "duckdb":  # a Spark build: true counts by name
+            with built.research_connection(warehouse_dir) as con:
+                person_sets = read_output_persons(
+                    con, {n: specs.get(n) or infer_spec(n, t) for n, t in outputs.items()}, manifest)
+    person_sets = {name: persons for name, persons in (person_sets or {}).items() if name in outputs}
 
     problems = [p for name, table in outputs.items() for p in gate_problems(name, table)]
     if problems:
@@ -455,15 +507,33 @@ def check_release(
     if problems:
         raise ExportRefused("export refused: an output is linked to one released without it", problems)
     specs = {name: specs.get(name) or infer_spec(name, table) for name, table in outputs.items()}
+    problems = [p for name, persons in person_sets.items()
+                for p in count_mismatches(name, specs[name], outputs[name], persons)]
+    if problems:
+        raise ExportRefused("export refused: a count is not the number of persons behind its cell", problems,
+                            names_counts=True)
     true_now = _true_counts(outputs, specs)
     attributes_now = _true_attribute_counts(outputs, specs)
     release = protect(outputs, specs, links, rules, earlier=_earlier_known(true_now, log))
     tables = {name: published_table(result) for name, result in release.outputs.items() if result.status == "passed"}
     cells, attributes = _log_cells(release, tables, attributes_now)
-    problems = differencing_problems({"cells": cells, "attributes": attributes}, log, rules.min_persons)
+    # differencing by name on true counts, for outputs without the persons behind their cells
+    problems = differencing_problems(
+        {"cells": {n: c for n, c in cells.items() if n not in person_sets},
+         "attributes": {n: a for n, a in attributes.items() if n not in person_sets}}, log, rules.min_persons)
     if problems:
         raise ExportRefused("export refused: differencing with an earlier release would reveal small groups", problems,
                             names_counts=True)
+    # differencing on person sets, under any name, against every published cell and within
+    published_sets = [cell for name, persons in person_sets.items()
+                      for cell in published_person_cells(name, specs[name], release.keys[name], tables.get(name),
+                                                         persons)]
+    problems = _with_store(person_set_store, restricted,
+                           lambda store: person_set_problems(published_sets, store, rules.min_persons,
+                                                             project_outputs=project_outputs))
+    if problems:
+        raise ExportRefused("export refused: a published cell and another published cell count nested sets of "
+                            "persons differing by a small group", problems, names_counts=True)
 
     # the gate: the audit on exactly what would be written
     release.audit = audit = audit_release(release, tables)
@@ -479,7 +549,10 @@ def check_release(
         "disclosure_rules": rules.describe(),
         "cross_output_links": [asdict(link) for link in links],
         "protection_audit": audit.figures(),
-        "differencing": {"checked_against": checked_against, "on": "true counts", "status": "passed"},
+        "differencing": {"checked_against": checked_against,
+                         "on": "person sets" if person_sets and len(person_sets) == len(outputs)
+                         else "person sets and true counts" if person_sets else "true counts",
+                         "status": "passed"},
         "retention": {"status": state, "warning_days": RETENTION_WARNING_DAYS},
         "warnings": found_warnings,
         "outputs": {},
@@ -557,15 +630,19 @@ def check_release(
         shutil.rmtree(partial, ignore_errors=True)
         raise
     log_entry = {"event": "export", "retain_until": retain_until.isoformat(), "threshold": rules.min_persons,
-                 "cells": cells, "attributes": attributes}
-    return PreparedRelease(into, report, custodian, log_entry, files, found_warnings, release)
+                 "project_outputs": project_outputs, "cells": cells, "attributes": attributes}
+    return PreparedRelease(into, report, custodian, log_entry, files, found_warnings, release, published_sets)
 
 
 def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export_dir: str | Path | None = None,
-                    restricted_dir: str | Path | None = None, today: date | None = None, move: bool = False) -> Path:
+                    restricted_dir: str | Path | None = None, today: date | None = None, move: bool = False,
+                    person_sets: list[PersonCell] | None = None, person_set_store=None) -> PublishedRelease:
     """Release a checked folder: to `exports/<today>/`, after checking again, against every
-    release recorded since it was checked, that no difference reveals a small group; then
-    record it (the custodian's report and the release log, on the restricted side)."""
+    release recorded since it was checked, that no difference reveals a small group (true
+    counts by name; `person_sets`, the PreparedRelease's, against `person_set_store`, by
+    default the restricted side's file store); then record it (the custodian's report and
+    the release log, on the restricted side). The person sets are not recorded here: they
+    are returned, for the caller to record with the release (`PersonSetStore.add`)."""
     today = today or date.today()
     staged = Path(staged)
     export_dir = default_export_dir(export_dir)
@@ -576,6 +653,11 @@ def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export
     log_path = restricted / RELEASE_LOG
     problems = differencing_problems(log_entry, release_log_entries(restricted),
                                      int(log_entry.get("threshold", DEFAULT_RULES.min_persons)))
+    if not problems and person_sets:
+        problems = _with_store(person_set_store, restricted,
+                               lambda store: person_set_problems(
+                                   person_sets, store, int(log_entry.get("threshold", DEFAULT_RULES.min_persons)),
+                                   project_outputs=log_entry.get("project_outputs", ())))
     if problems:
         raise ExportRefused("release refused: differencing with a release made since the check would reveal "
                             "small groups", problems, names_counts=True)
@@ -598,7 +680,7 @@ def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export
     with log_path.open("a") as f:
         f.write(json.dumps({**log_entry, "export_date": today.isoformat(), "folder": folder.name,
                             "report_sha256": sha256_of(folder / REPORT)}) + "\n")
-    return folder
+    return PublishedRelease(folder, list(person_sets or []))
 
 
 def export_outputs(warehouse_dir: str | Path | None = None, export_dir: str | Path | None = None,
@@ -614,10 +696,17 @@ def export_outputs(warehouse_dir: str | Path | None = None, export_dir: str | Pa
     staging = export_dir / f".{today.isoformat()}.checked-{os.getpid()}"
     prepared = check_release(staging, warehouse_dir, today, restricted_dir=restricted, **check)
     try:
-        folder = publish_release(staging, prepared.custodian, prepared.log_entry, export_dir, restricted, today,
-                                 move=True)
+        published = publish_release(staging, prepared.custodian, prepared.log_entry, export_dir, restricted, today,
+                                    move=True, person_sets=prepared.person_sets)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    folder = published.folder
+    connection, store = open_file_store(restricted)
+    try:
+        with connection:
+            store.add(folder.name, published.person_sets)
+    finally:
+        connection.close()
     custodian_path = restricted / CUSTODIAN_REPORTS / f"{today.isoformat()}.json"
     return ExportResult(folder, prepared.report, [folder / f for f in prepared.files], prepared.warnings,
                         custodian_path, prepared.release)

@@ -33,12 +33,18 @@ from wse_impact.landing.checksums import sha256_of
 from wse_impact.release.export import CHECKSUMS, REPORT, RETENTION_FILE, ExportRefused
 from wse_impact.review import roles
 from wse_impact.review.roles import POLICY_FILE, Policy, ReviewRefused
+from wse_impact.review.record_checks import (
+    RELEASE_RECORD,
+    record_of,
+    release_folder_problems,
+    release_log_problems,
+    checksum_problems,
+)
 from wse_impact.review.states import ALLOWED_IN, OPEN, AuditEvent, RequestStatus, status_of
 from wse_impact.review.store import AuditChainBroken, Store, canonical
 
 REQUESTS = "requests"
 STAGED = "staged"  # what would leave, exactly as it would leave
-RELEASE_RECORD = "release_record.json"  # in each release folder: its audit entry's number and MAC
 
 
 @dataclass
@@ -59,12 +65,30 @@ class ReleaseService:
 
     def _entries(self) -> list[dict]:
         """The audit log's entries, only from a whole record (the chain, and the release log
-        it vouches for, which differencing reads): nothing is decided or released otherwise."""
+        and person sets it vouches for, which differencing reads): nothing is decided or
+        released otherwise."""
         entries, problems = self.store.read()
-        problems += _release_log_problems(entries, self.store.release_rows())
+        problems += self._record_problems(entries)
         if problems:
             raise ReviewRefused(str(AuditChainBroken(problems)))
         return entries
+
+    def _record_problems(self, entries: list[dict]) -> list[str]:
+        """Release-log rows and person sets removed, changed or added, against the release
+        entries that vouch for them."""
+        problems = release_log_problems(entries, self.store.release_rows())
+        con = self.store.connect()
+        try:
+            releases = {e["request"]: e for e in entries if e["event"] == AuditEvent.RELEASE}
+            for request_id, entry in releases.items():
+                if self.store.person_sets_digest(con, request_id) != entry.get("person_sets_sha256"):
+                    problems.append(f"release of {request_id} ({entry['folder']}): the persons behind its cells were "
+                                    "removed or changed")
+            problems += [f"person sets recorded for {r} with no release in the audit log (added)"
+                         for r in self.store.person_set_releases(con) if r not in releases]
+        finally:
+            con.close()
+        return problems
 
     def status(self, request_id: str, entries: list[dict] | None = None) -> dict:
         entries = self._entries() if entries is None else entries
@@ -83,7 +107,8 @@ class ReleaseService:
         problems = checksum_problems(staged)
         if problems:
             raise ReviewRefused(f"request {request_id}: its outputs changed since the request: " + "; ".join(problems))
-        return _content_hash(row["record"], (staged / CHECKSUMS).read_bytes(), row["custodian_report"], row["log_entry"])
+        return _content_hash(row["record"], (staged / CHECKSUMS).read_bytes(), row["custodian_report"], row["log_entry"],
+                             row["person_sets"])
 
     # --- 1. request
 
@@ -97,36 +122,50 @@ class ReleaseService:
             raise ReviewRefused("name what to release: --output MODEL and/or --aggregate NAME --sql-file FILE "
                                 "--dimensions ...")
         try:
-            tables, specs, definition = self._tables_of(outputs, aggregates)
-        except (QueryRefused, ExportRefused) as refused:  # a refused query, no research database
+            tables, specs, definition, person_sets = self._tables_of(outputs, aggregates)
+        except QueryRefused as refused:  # on the record, the offending value for the custodians
+            with self.lock, self.store.transaction() as con:
+                request_id = _next_id(self.store.request_ids(con))
+                self.store.append(con, AuditEvent.REQUEST_REFUSED, user, request_id, reason=refused.headline,
+                                  problems=refused.problems)
+            raise ReviewRefused(f"request {request_id} refused: {refused}") from refused
+        except ExportRefused as refused:  # no research database
             raise ReviewRefused(str(refused)) from refused
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            request_id = self.create_request(user, tables, specs, definition, round_to=round_to)
+            request_id = self.create_request(user, tables, specs, definition, round_to=round_to,
+                                             person_sets=person_sets)
         return {"request": request_id, "approvals_required": self.policy.approvals_required,
                 "warnings": [str(w.message) for w in caught]}
 
     def _tables_of(self, outputs: list[str], aggregates: list[dict]):
+        """The tables asked for, their specs, what was asked, and the persons behind every cell."""
         from wse_impact.engines import NoBuild, NoTables, engine
+        from wse_impact.project import output_specs
+        from wse_impact.release.output_persons import OutputPersons, read_output_persons
         from wse_impact.release.researcher_query import aggregate, connect_research_db
 
-        db = settings.research_db_path(self.warehouse_dir)
-        tables, specs = {}, {}
+        built = engine(self.engine)
+        tables, specs, person_sets = {}, {}, {}
         definition = {"outputs_requested": list(outputs), "aggregates": []}
         if outputs:
             try:
-                available = engine(self.engine).read_outputs(self.warehouse_dir)
+                available = built.read_outputs(self.warehouse_dir)
             except (NoBuild, NoTables) as missing:
                 raise ReviewRefused(f"no output models to read: {missing}") from missing
             unknown = sorted(set(outputs) - set(available))
             if unknown:
                 raise ReviewRefused(f"no output model {', '.join(unknown)} (there are: {', '.join(sorted(available))})")
             tables.update({name: available[name] for name in outputs})
-        if aggregates and self.engine == "spark":
+            if built.name == "duckdb":  # a Spark build: differencing on true counts by name
+                declared, _links = output_specs()
+                with built.research_connection(self.warehouse_dir) as con:
+                    person_sets.update(read_output_persons(con, {n: declared[n] for n in outputs if n in declared}))
+        if aggregates and built.name != "duckdb":
             raise ReviewRefused("a researcher's aggregate runs on the DuckDB research database; on a Spark build "
                                 "request output models only")
         for asked in aggregates:
-            con = connect_research_db(db)
+            con = connect_research_db(settings.research_db_path(self.warehouse_dir))
             try:
                 result = aggregate(con, str(asked["name"]), str(asked["sql"]), [str(d) for d in asked["dimensions"]])
             finally:
@@ -134,26 +173,33 @@ class ReleaseService:
             if result.name in tables:
                 raise ReviewRefused(f"{result.name} is asked twice, or is also an output model's name")
             tables[result.name], specs[result.name] = result.table, result.spec
+            person_sets[result.name] = OutputPersons(result.persons)
             definition["aggregates"].append(result.definition())
-        return tables, specs, definition
+        return tables, specs, definition, person_sets
 
     def create_request(self, user: str, outputs: dict[str, pd.DataFrame], specs: dict | None = None,
-                       definition: dict | None = None, round_to: int | None = None) -> str:
-        """Run the gate on `outputs` (name -> table) and keep what would be released; returns
-        the request id. A refusal is recorded, and raised as `ReviewRefused`."""
+                       definition: dict | None = None, round_to: int | None = None,
+                       person_sets: dict | None = None) -> str:
+        """Run the gate on `outputs` (name -> table; `person_sets`: name -> the persons behind
+        its cells) and keep what would be released; returns the request id. A refusal is
+        recorded, and raised as `ReviewRefused`."""
         from wse_impact.project import output_specs
         from wse_impact.release.disclosure import DisclosureRules
         from wse_impact.release.export import check_release
+        from wse_impact.release.person_sets import PersonSetStore, dump_cells
 
         roles.check_user_can_request(self.policy, user)
         _declared, links = output_specs()
         rules = DisclosureRules(**{**self.policy.disclosure_rules, **({"rounding_base": round_to} if round_to else {})})
         work = self.state_dir / REQUESTS / f".new-{uuid.uuid4().hex}"
         work.mkdir(parents=True)
+        reader = self.store.connect()
         try:
             prepared = check_release(outputs=outputs, specs=specs or {}, links=links, into=work / STAGED,
                                      today=self.policy.date_today(), rules=rules, retain_until=self._retain_until(),
-                                     history=self.store.release_log(), source="a request to the release service")
+                                     history=self.store.release_log(reader), person_sets=person_sets or {},
+                                     person_set_store=PersonSetStore(reader),
+                                     source="a request to the release service")
         except ExportRefused as refused:
             shutil.rmtree(work)
             with self.lock, self.store.transaction() as con:
@@ -165,12 +211,15 @@ class ReleaseService:
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
+        finally:
+            reader.close()
+        sets = dump_cells(prepared.person_sets)
         with self.lock, self.store.transaction() as con:
             request_id = _next_id(self.store.request_ids(con))
             record = {"id": request_id, "requester": user, "outputs": sorted(outputs), **(definition or {})}
-            self.store.insert_request(con, request_id, user, record, prepared.custodian, prepared.log_entry)
+            self.store.insert_request(con, request_id, user, record, prepared.custodian, prepared.log_entry, sets)
             content = _content_hash(canonical(record), (work / STAGED / CHECKSUMS).read_bytes(),
-                                    canonical(prepared.custodian), canonical(prepared.log_entry))
+                                    canonical(prepared.custodian), canonical(prepared.log_entry), sets)
             self.store.append(con, AuditEvent.REQUEST, user, request_id, outputs=sorted(outputs),
                               content_sha256=content)
             work.rename(self.state_dir / REQUESTS / request_id)
@@ -250,7 +299,8 @@ class ReleaseService:
     # --- 3. release
 
     def release_request(self, user: str, request_id: str) -> Path:
-        from wse_impact.release.export import differencing_problems, retention_status
+        from wse_impact.release.export import retention_status
+        from wse_impact.release.person_sets import load_cells
 
         roles.check_user_can_release(self.policy, user)
         with self.lock:
@@ -262,23 +312,46 @@ class ReleaseService:
             if content != status["content_sha256"]:
                 raise ReviewRefused(f"request {request_id} changed after it was approved: it cannot be released")
             row = self.store.request_row(request_id)
-            log_entry = json.loads(row["log_entry"])
+            log_entry, cells = json.loads(row["log_entry"]), load_cells(row["person_sets"])
             today = self.policy.date_today()
             state, message = retention_status(today, self._retain_until())
-            problems = [message] if state == "expired" else []
-            headline = "release refused: retention period passed"
-            if not problems:
-                problems = differencing_problems(log_entry, self.store.release_log(), int(log_entry["threshold"]))
-                headline = "release refused: differencing with a release made since the check would reveal small groups"
+            if state == "expired":
+                self._refuse_release(user, request_id, ExportRefused("release refused: retention period passed",
+                                                                     [message]))
+            problems = self._differencing_since(log_entry, cells)
             if problems:
-                refused = ExportRefused(headline, problems, names_counts=state != "expired")
-                with self.store.transaction() as con:
-                    self.store.append(con, AuditEvent.RELEASE_REFUSED, user, request_id, reason=headline,
-                                      problems=problems)
-                raise ReviewRefused(f"request {request_id} cannot be released: {self._reasons_for(refused, user)}")
-            return self._publish(user, request_id, status, content, log_entry, today)
+                self._refuse_release(user, request_id, ExportRefused(
+                    "release refused: differencing with a release made since the check would reveal small groups",
+                    problems, names_counts=True))
+            return self._publish(user, request_id, status, content, log_entry, cells, today)
 
-    def _publish(self, user, request_id, status, content, log_entry, today) -> Path:
+    def _differencing_since(self, log_entry: dict, cells: list) -> list[str]:
+        """Differencing again, against every release recorded now: on person sets, under any
+        name; by name on true counts for outputs without the persons behind their cells."""
+        from wse_impact.release.export import differencing_problems, person_set_problems
+        from wse_impact.release.person_sets import PersonSetStore
+
+        threshold = int(log_entry["threshold"])
+        with_sets = {label.split(" ", 1)[0] for label, _count, _persons in cells}
+        by_name = {**log_entry, "cells": {n: c for n, c in log_entry.get("cells", {}).items() if n not in with_sets},
+                   "attributes": {n: a for n, a in log_entry.get("attributes", {}).items() if n not in with_sets}}
+        reader = self.store.connect()
+        try:
+            problems = differencing_problems(by_name, self.store.release_log(reader), threshold)
+            return problems + person_set_problems(cells, PersonSetStore(reader), threshold,
+                                                  project_outputs=log_entry.get("project_outputs", ()))
+        finally:
+            reader.close()
+
+    def _refuse_release(self, user: str, request_id: str, refused: ExportRefused):
+        with self.store.transaction() as con:
+            self.store.append(con, AuditEvent.RELEASE_REFUSED, user, request_id, reason=refused.headline,
+                              problems=refused.problems)
+        raise ReviewRefused(f"request {request_id} cannot be released: {self._reasons_for(refused, user)}")
+
+    def _publish(self, user, request_id, status, content, log_entry, cells, today) -> Path:
+        from wse_impact.release.person_sets import PersonSetStore
+
         # exports/<date>/, and a second release of the day beside it, named by its request
         folder = self.export_dir / today.isoformat()
         if folder.exists():
@@ -293,9 +366,11 @@ class ReleaseService:
             files = {p.name: sha256_of(p) for p in sorted(partial.iterdir())}
             entry_json = canonical({**log_entry, "report_sha256": files[REPORT]})
             with self.store.transaction() as con:
+                PersonSetStore(con).add(request_id, cells)
                 entry = self.store.append(con, AuditEvent.RELEASE, user, request_id, folder=folder.name, files=files,
                                           content_sha256=content, approvals=status["approvals"],
-                                          release_log_sha256=hashlib.sha256(entry_json.encode()).hexdigest())
+                                          release_log_sha256=hashlib.sha256(entry_json.encode()).hexdigest(),
+                                          person_sets_sha256=self.store.person_sets_digest(con, request_id))
                 self.store.insert_release(con, entry["seq"], request_id, today.isoformat(), folder.name, entry_json)
                 (partial / RELEASE_RECORD).write_text(canonical({"request": request_id, "audit_seq": entry["seq"],
                                                                  "audit_mac": entry["mac"]}) + "\n")
@@ -318,17 +393,16 @@ class ReleaseService:
         roles.check_user_can_audit(self.policy, user)
         with self.lock:
             entries, problems = self.store.read()
-            release_rows = self.store.release_rows()
-        problems = [*problems, *_release_log_problems(entries, release_rows)]
+            problems += self._record_problems(entries)
         last_seq = entries[-1]["seq"] if entries else 0
         releases = {e["seq"]: e for e in entries if e["event"] == AuditEvent.RELEASE}
         purged = {f for e in entries if e["event"] == AuditEvent.PURGE for f in e.get("folders", [])}
         by_folder = {e["folder"]: e for e in releases.values()}
         for name, entry in by_folder.items():
-            problems += _release_folder_problems(self.export_dir / name, entry, name in purged)
+            problems += release_folder_problems(self.export_dir / name, entry, name in purged)
         if self.export_dir.is_dir():
             for folder in sorted(p for p in self.export_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                record = _record_of(folder)
+                record = record_of(folder)
                 if record and record.get("audit_seq", 0) > last_seq:
                     problems.append(f"{folder.name}: carries audit entry {record['audit_seq']}, but the log ends at "
                                     f"{last_seq}: entries were cut from the end")
@@ -366,9 +440,9 @@ class ReleaseService:
         return str(refused).replace("\n  - ", "; ")
 
 
-def _content_hash(record: str, checksums: bytes, custodian: str, log_entry: str) -> str:
+def _content_hash(record: str, checksums: bytes, custodian: str, log_entry: str, person_sets: bytes) -> str:
     digest = hashlib.sha256()
-    for part in (record.encode(), checksums, custodian.encode(), log_entry.encode()):
+    for part in (record.encode(), checksums, custodian.encode(), log_entry.encode(), person_sets):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()
 
@@ -388,56 +462,6 @@ def _differences(now: dict, earlier_releases: list[dict]) -> list[str]:
                     lines.append(f"{name} {key}: {true_before:g} in the release of {earlier['export_date']}, "
                                  f"{true_now:g} now")
     return lines
-
-
-def _release_log_problems(entries: list[dict], release_rows: dict) -> list[str]:
-    """Release-log rows removed, changed or added, against the release entries that vouch for them."""
-    releases = {e["seq"]: e for e in entries if e["event"] == AuditEvent.RELEASE}
-    problems = []
-    for seq, entry in releases.items():
-        row = release_rows.get(seq)
-        if row is None:
-            problems.append(f"release of {entry['request']} ({entry['folder']}): its release-log entry was removed")
-        elif hashlib.sha256(row["entry"].encode()).hexdigest() != entry["release_log_sha256"]:
-            problems.append(f"release of {entry['request']} ({entry['folder']}): its release-log entry was changed")
-    problems += [f"release-log entry {seq} ({row['folder']}) has no release in the audit log (added)"
-                 for seq, row in release_rows.items() if seq not in releases]
-    return problems
-
-
-def _record_of(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / RELEASE_RECORD).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _release_folder_problems(folder: Path, entry: dict, purged: bool) -> list[str]:
-    where = f"release of {entry['request']} ({entry['folder']})"
-    if not folder.exists():
-        return [] if purged else [f"{where}: the folder is missing, not purged"]
-    record = _record_of(folder)
-    problems = []
-    if record is None or (record.get("audit_seq"), record.get("audit_mac")) != (entry["seq"], entry["mac"]):
-        problems.append(f"{where}: its {RELEASE_RECORD} does not name its audit entry {entry['seq']}")
-    now = {p.name: sha256_of(p) for p in sorted(folder.iterdir()) if p.name != RELEASE_RECORD}
-    for name in sorted(set(now) | set(entry["files"])):
-        if now.get(name) != entry["files"].get(name):
-            problems.append(f"{where}: {name} " + ("added" if name not in entry["files"]
-                                                   else "missing" if name not in now else "changed"))
-    return problems
-
-
-def checksum_problems(folder: Path) -> list[str]:
-    """Files of a staged release that differ from its SHA256SUMS, are missing, or were added."""
-    sums_path = folder / CHECKSUMS
-    if not sums_path.is_file():
-        return [f"{CHECKSUMS} missing"]
-    listed = dict(reversed(line.split("  ", 1)) for line in sums_path.read_text().splitlines())
-    problems = [f"{name} changed" for name, digest in listed.items()
-                if not (folder / name).is_file() or sha256_of(folder / name) != digest]
-    problems += [f"{p.name} added" for p in sorted(folder.iterdir()) if p.name not in listed and p.name != CHECKSUMS]
-    return problems
 
 
 def initialise_state(state_dir: Path, researchers: list[str], custodians: list[str],

@@ -14,7 +14,8 @@ Tables:
 - `requests`: what each request would release, the custodian's report and the true counts
   (restricted); the staged files are in `requests/<id>/` next to the database.
 - `release_log`: per release the true and published value of every cell, tied to its audit
-  entry by the entry's `release_log_sha256`.
+  entry by the entry's `release_log_sha256`; and `released_person_sets` (`release/person_sets.py`):
+  per release the persons behind every published cell, tied to it by `person_sets_sha256`.
 
 Entries cut from the end leave a valid shorter chain; two anchors outside the database catch
 it: the head file (`audit.head`: the last entry's number and MAC, written after each commit)
@@ -33,6 +34,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
+
+from wse_impact.release.person_sets import PersonSetStore
 
 DATABASE = "review.sqlite"
 KEY_FILE = "audit.key"
@@ -56,7 +59,8 @@ create table if not exists requests (
     requester text not null,
     record text not null,            -- what was asked: outputs, aggregates (SQL, dimensions)
     custodian_report text not null,  -- every suppression with its rule, every audited interval
-    log_entry text not null          -- true and published value of every cell
+    log_entry text not null,         -- true and published value of every cell
+    person_sets blob not null        -- the persons behind every cell it would publish
 );
 create table if not exists release_log (
     seq integer primary key references audit (seq),
@@ -101,6 +105,7 @@ class Store:
         with sqlite3.connect(state_dir / DATABASE) as con:
             con.execute("pragma journal_mode = wal")
             con.executescript(SCHEMA)
+            PersonSetStore(con).create_schema()  # the persons behind every published cell
         os.chmod(state_dir / DATABASE, 0o600)
 
     # --- connections and transactions
@@ -216,9 +221,10 @@ class Store:
 
     # --- requests and the release log
 
-    def insert_request(self, con, request_id: str, requester: str, record: dict, custodian: dict, log_entry: dict):
-        con.execute("insert into requests values (?, ?, ?, ?, ?)",
-                    (request_id, requester, canonical(record), canonical(custodian), canonical(log_entry)))
+    def insert_request(self, con, request_id: str, requester: str, record: dict, custodian: dict, log_entry: dict,
+                       person_sets: bytes):
+        con.execute("insert into requests values (?, ?, ?, ?, ?, ?)",
+                    (request_id, requester, canonical(record), canonical(custodian), canonical(log_entry), person_sets))
 
     def request_row(self, request_id: str) -> sqlite3.Row | None:
         con = self.connect()
@@ -250,6 +256,20 @@ class Store:
             return {r["seq"]: r for r in con.execute("select * from release_log")}
         finally:
             con.close()
+
+    @staticmethod
+    def person_sets_digest(con: sqlite3.Connection, release_id: str) -> str:
+        """One hash over the persons recorded behind a release's published cells."""
+        digest = hashlib.sha256()
+        for label, count, persons in con.execute(
+                f"select label, n_persons, persons from {PersonSetStore.TABLE} where release_id = ? order by label",
+                (release_id,)):
+            digest.update(canonical([label, count]).encode() + hashlib.sha256(persons).digest())
+        return digest.hexdigest()
+
+    @staticmethod
+    def person_set_releases(con: sqlite3.Connection) -> list[str]:
+        return [r[0] for r in con.execute(f"select distinct release_id from {PersonSetStore.TABLE}")]
 
     def insert_release(self, con, seq: int, request_id: str, export_date: str, folder: str, entry_json: str):
         con.execute("insert into release_log values (?, ?, ?, ?, ?)", (seq, request_id, export_date, folder, entry_json))

@@ -1,0 +1,153 @@
+{#- The persons behind every count of employment_around_measure, one row per cell and
+    person: the beneficiaries of each measure whose whole window -4 ... +8 lies in the
+    panel, at every relative quarter, with is_employed (the persons with the attribute
+    of share_employed); and the comparable controls of each measure (control persons who
+    are not beneficiaries, in a cell and calendar quarter 0 of the measure's
+    beneficiaries), at every relative quarter, with is_employed left empty: their share
+    is weighted, not a count of persons. The same cohorts and matching as the output
+    model; a test holds every cell's count equal to the output's n_persons.
+    Schema persons: never released. -#}
+{{ config(materialized='view', schema='persons') }}
+{%- set quarters_before, quarters_after = 4, 8 %}
+
+with
+
+first_quarters as (
+
+    select * from {{ ref('measure_first_quarters') }}
+
+),
+
+person_quarters as (
+
+    select * from {{ ref('population_person_quarters') }}
+
+),
+
+quarters as (
+
+    select * from {{ ref('quarters') }}
+
+),
+
+event_window as (
+
+    select
+        min(quarter_index) + {{ quarters_before }} as first_start_index,
+        max(quarter_index) - {{ quarters_after }} as last_start_index
+    from quarters
+
+),
+
+relative_quarters as (
+
+    select relative_quarters.relative_quarter
+    from range(-{{ quarters_before }}, {{ quarters_after }} + 1) as relative_quarters (relative_quarter)
+
+),
+
+outcomes as (
+
+    select
+        person_quarters.population_group,
+        person_quarters.person_id,
+        quarters.quarter_index,
+        {{ cell_label('person_quarters.sex_code') }} as sex_code,
+        {{ cell_label('person_quarters.age_class') }} as age_class,
+        {{ cell_label('person_quarters.region_code') }} as region_code,
+        coalesce(person_quarters.position_group = 'working', false) as is_employed
+    from person_quarters
+    inner join quarters
+        on person_quarters.snapshot_quarter = quarters.quarter
+
+),
+
+cohorts as (
+
+    select
+        first_quarters.measure_code,
+        first_quarters.person_id,
+        first_quarters.first_quarter_index as start_index,
+        outcomes.sex_code,
+        outcomes.age_class,
+        outcomes.region_code
+    from first_quarters
+    inner join event_window
+        on first_quarters.first_quarter_index between event_window.first_start_index and event_window.last_start_index
+    inner join outcomes
+        on
+            first_quarters.person_id = outcomes.person_id
+            and first_quarters.first_quarter_index = outcomes.quarter_index
+            and outcomes.population_group = 'beneficiaries'
+
+),
+
+beneficiary_persons as (
+
+    select
+        cohorts.measure_code,
+        'beneficiaries' as population_group,
+        relative_quarters.relative_quarter,
+        cohorts.person_id,
+        outcomes.is_employed
+    from cohorts
+    cross join relative_quarters
+    inner join outcomes
+        on
+            cohorts.person_id = outcomes.person_id
+            and cohorts.start_index + relative_quarters.relative_quarter = outcomes.quarter_index
+            and outcomes.population_group = 'beneficiaries'
+
+),
+
+cohort_cells as (
+
+    select distinct
+        measure_code,
+        start_index,
+        sex_code,
+        age_class,
+        region_code
+    from cohorts
+
+),
+
+control_matches as (
+
+    -- the control persons in a cell and calendar quarter 0 of the measure's beneficiaries
+    select distinct
+        cohort_cells.measure_code,
+        outcomes.person_id
+    from cohort_cells
+    inner join outcomes
+        on
+            cohort_cells.start_index = outcomes.quarter_index
+            and cohort_cells.sex_code = outcomes.sex_code
+            and cohort_cells.age_class = outcomes.age_class
+            and cohort_cells.region_code = outcomes.region_code
+            and outcomes.population_group = 'controls'
+
+),
+
+control_persons as (
+
+    select
+        control_matches.measure_code,
+        'controls' as population_group,
+        relative_quarters.relative_quarter,
+        control_matches.person_id,
+        cast(null as {{ dbt.type_boolean() }}) as is_employed
+    from control_matches
+    cross join relative_quarters
+
+),
+
+final as (
+
+    select * from beneficiary_persons
+    union all
+    select * from control_persons
+
+)
+
+select * from final
