@@ -293,3 +293,16 @@ def test_an_output_cell_minus_one_person_in_an_aggregate_is_refused(pipeline, tm
                       restricted_dir=tmp_path / "restricted")
     assert refused.value.names_counts
     assert any("socio_economic_position_by_quarter" in p and "by_quarter" in p for p in refused.value.problems)
+
+
+def test_removed_person_sets_are_named_and_stop_the_review(tmp_path, research_db, domains, one_person):
+    """Differencing reads the released persons: someone who can write the service's database
+    (not its key) and removes them, to let the same population minus one through, is named."""
+    review = make_service(tmp_path)
+    approve_and_release(review, request(review, research_db, domains, {"sex_by_region": POPULATION}))
+    with sqlite3.connect(review.state_dir / "review.sqlite") as con:
+        con.execute(f"delete from {PersonSetStore.TABLE}")
+    assert any("the persons behind its cells were removed or changed" in p for p in review.audit(CUSTODIANS[1]))
+    minus_one = request(review, research_db, domains, {"regions_by_sex": POPULATION + f" and person_id <> {one_person}"})
+    with pytest.raises(ReviewRefused, match="persons behind its cells were removed"):
+        approve_and_release(review, minus_one)
