@@ -23,112 +23,12 @@
 
 with
 
-first_quarters as (
-
-    select * from {{ ref('measure_first_quarters') }}
-
-),
-
-person_quarters as (
-
-    select * from {{ ref('population_person_quarters') }}
-
-),
-
-quarters as (
-
-    select * from {{ ref('quarters') }}
-
-),
-
-class_bounds as (
-
-    select * from {{ ref('class_bounds') }}
-
-),
-
-days_midpoints as (
-
-    select
-        class_label as days_worked_class,
-        cast(lower_bound + upper_bound - 1 as {{ type_double() }}) / 2 as days_worked_midpoint
-    from class_bounds
-    where class_scheme = 'days_in_quarter'
-
-),
+{{ employment_window_ctes(quarters_before, quarters_after) }},
 
 largest_midpoint as (
 
     select max(days_worked_midpoint) as days_worked_midpoint
     from days_midpoints
-
-),
-
-event_window as (
-
-    -- quarter 0 must leave {{ quarters_before }} quarters before and {{ quarters_after }} after inside the panel
-    select
-        min(quarter_index) + {{ quarters_before }} as first_start_index,
-        max(quarter_index) - {{ quarters_after }} as last_start_index
-    from quarters
-
-),
-
-relative_quarters as (
-
-    select relative_quarters.relative_quarter
-    from range(-{{ quarters_before }}, {{ quarters_after }} + 1) as relative_quarters (relative_quarter)
-
-),
-
-outcomes as (
-
-    select
-        person_quarters.population_group,
-        person_quarters.person_id,
-        quarters.quarter_index,
-        {{ cell_label('person_quarters.sex_code') }} as sex_code,
-        {{ cell_label('person_quarters.age_class') }} as age_class,
-        {{ cell_label('person_quarters.region_code') }} as region_code,
-        case when person_quarters.position_group = 'working' then 1 else 0 end as employed_flag,
-        days_midpoints.days_worked_midpoint
-    from person_quarters
-    inner join quarters
-        on person_quarters.snapshot_quarter = quarters.quarter
-    left join days_midpoints
-        on person_quarters.days_worked_class = days_midpoints.days_worked_class
-
-),
-
-starts as (
-
-    -- quarter 0 of each person and measure, and of each person over all measures ('Total')
-    select
-        person_id,
-        measure_code,
-        first_quarter_index as start_index
-    from first_quarters
-
-),
-
-cohorts as (
-
-    -- beneficiaries with their cell at quarter 0
-    select
-        starts.measure_code,
-        starts.person_id,
-        starts.start_index,
-        outcomes.sex_code,
-        outcomes.age_class,
-        outcomes.region_code
-    from starts
-    inner join event_window
-        on starts.start_index between event_window.first_start_index and event_window.last_start_index
-    inner join outcomes
-        on
-            starts.person_id = outcomes.person_id
-            and starts.start_index = outcomes.quarter_index
-            and outcomes.population_group = 'beneficiaries'
 
 ),
 

@@ -12,75 +12,7 @@
 
 with
 
-first_quarters as (
-
-    select * from {{ ref('measure_first_quarters') }}
-
-),
-
-person_quarters as (
-
-    select * from {{ ref('population_person_quarters') }}
-
-),
-
-quarters as (
-
-    select * from {{ ref('quarters') }}
-
-),
-
-event_window as (
-
-    select
-        min(quarter_index) + {{ quarters_before }} as first_start_index,
-        max(quarter_index) - {{ quarters_after }} as last_start_index
-    from quarters
-
-),
-
-relative_quarters as (
-
-    select relative_quarters.relative_quarter
-    from range(-{{ quarters_before }}, {{ quarters_after }} + 1) as relative_quarters (relative_quarter)
-
-),
-
-outcomes as (
-
-    select
-        person_quarters.population_group,
-        person_quarters.person_id,
-        quarters.quarter_index,
-        {{ cell_label('person_quarters.sex_code') }} as sex_code,
-        {{ cell_label('person_quarters.age_class') }} as age_class,
-        {{ cell_label('person_quarters.region_code') }} as region_code,
-        coalesce(person_quarters.position_group = 'working', false) as is_employed
-    from person_quarters
-    inner join quarters
-        on person_quarters.snapshot_quarter = quarters.quarter
-
-),
-
-cohorts as (
-
-    select
-        first_quarters.measure_code,
-        first_quarters.person_id,
-        first_quarters.first_quarter_index as start_index,
-        outcomes.sex_code,
-        outcomes.age_class,
-        outcomes.region_code
-    from first_quarters
-    inner join event_window
-        on first_quarters.first_quarter_index between event_window.first_start_index and event_window.last_start_index
-    inner join outcomes
-        on
-            first_quarters.person_id = outcomes.person_id
-            and first_quarters.first_quarter_index = outcomes.quarter_index
-            and outcomes.population_group = 'beneficiaries'
-
-),
+{{ employment_window_ctes(quarters_before, quarters_after) }},
 
 beneficiary_persons as (
 
@@ -89,7 +21,7 @@ beneficiary_persons as (
         'beneficiaries' as population_group,
         relative_quarters.relative_quarter,
         cohorts.person_id,
-        outcomes.is_employed
+        outcomes.employed_flag = 1 as is_employed
     from cohorts
     cross join relative_quarters
     inner join outcomes
