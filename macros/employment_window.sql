@@ -2,7 +2,7 @@
     the persons behind it (employment_around_measure_persons): each person-quarter's
     outcomes and cell labels, and the cohorts (each measure's beneficiaries whose whole
     window of `quarters_before` quarters before and `quarters_after` after quarter 0 lies
-    in the panel, with their cell at quarter 0). Emits the CTEs, for a model's `with`. -#}
+    in the panel, with their cell at quarter 0) at every relative quarter. Emits the CTEs, for a model's `with`. -#}
 {% macro employment_window_ctes(quarters_before, quarters_after) %}
 
 first_quarters as (
@@ -93,6 +93,25 @@ cohorts as (
         on
             first_quarters.person_id = outcomes.person_id
             and first_quarters.first_quarter_index = outcomes.quarter_index
+            and outcomes.population_group = 'beneficiaries'
+
+),
+
+cohort_quarters as (
+
+    -- each cohort's beneficiaries at every relative quarter of the window
+    select
+        cohorts.measure_code,
+        relative_quarters.relative_quarter,
+        cohorts.person_id,
+        outcomes.employed_flag,
+        outcomes.days_worked_midpoint
+    from cohorts
+    cross join relative_quarters
+    inner join outcomes
+        on
+            cohorts.person_id = outcomes.person_id
+            and cohorts.start_index + relative_quarters.relative_quarter = outcomes.quarter_index
             and outcomes.population_group = 'beneficiaries'
 
 )

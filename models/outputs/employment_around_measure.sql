@@ -35,22 +35,16 @@ largest_midpoint as (
 beneficiary_window as (
 
     select
-        cohorts.measure_code,
-        relative_quarters.relative_quarter,
-        cohorts.person_id,
-        outcomes.employed_flag,
-        outcomes.days_worked_midpoint,
+        measure_code,
+        relative_quarter,
+        person_id,
+        employed_flag,
+        days_worked_midpoint,
         row_number() over (
-            partition by cohorts.measure_code, relative_quarters.relative_quarter
-            order by coalesce(outcomes.days_worked_midpoint, -1) desc
+            partition by measure_code, relative_quarter
+            order by coalesce(days_worked_midpoint, -1) desc
         ) as contribution_rank
-    from cohorts
-    cross join relative_quarters
-    inner join outcomes
-        on
-            cohorts.person_id = outcomes.person_id
-            and cohorts.start_index + relative_quarters.relative_quarter = outcomes.quarter_index
-            and outcomes.population_group = 'beneficiaries'
+    from cohort_quarters
 
 ),
 

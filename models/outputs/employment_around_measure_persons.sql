@@ -17,18 +17,12 @@ with
 beneficiary_persons as (
 
     select
-        cohorts.measure_code,
+        measure_code,
         'beneficiaries' as population_group,
-        relative_quarters.relative_quarter,
-        cohorts.person_id,
-        outcomes.employed_flag = 1 as is_employed
-    from cohorts
-    cross join relative_quarters
-    inner join outcomes
-        on
-            cohorts.person_id = outcomes.person_id
-            and cohorts.start_index + relative_quarters.relative_quarter = outcomes.quarter_index
-            and outcomes.population_group = 'beneficiaries'
+        relative_quarter,
+        person_id,
+        employed_flag = 1 as is_employed
+    from cohort_quarters
 
 ),
 
