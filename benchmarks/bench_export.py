@@ -31,7 +31,8 @@ def main() -> int:
 
     started = time.perf_counter()
     from wse_impact.release.disclosure import DisclosureRules
-    from wse_impact.release.export import export_outputs
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "python"))
+    from releases import export_outputs  # check and publish at once, as the tests do
 
     rules = DisclosureRules(rounding_base=args.round_to)
     with tempfile.TemporaryDirectory() as tmp:

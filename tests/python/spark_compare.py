@@ -71,7 +71,7 @@ def open_both(duckdb_pipeline, spark_warehouse_dir: Path, view_dir: Path):
 def assert_same_exports(duckdb_warehouse_dir: Path, spark_warehouse_dir: Path, tmp_path: Path) -> None:
     """The disclosure gate on the outputs each engine built (the Spark build's read from its
     parquet files through DuckDB) writes byte-identical CSVs."""
-    from wse_impact.release.export import export_outputs
+    from releases import export_outputs
 
     folders = []
     for engine, warehouse_dir in (("duckdb", duckdb_warehouse_dir), ("spark", spark_warehouse_dir)):

@@ -27,7 +27,8 @@ from wse_impact.release.disclosure import (
     ratio_step,
     rounding_interval,
 )
-from wse_impact.release.export import ExportRefused, export_outputs, published_table
+from releases import export_outputs
+from wse_impact.release.export import ExportRefused, published_table
 
 T = 10
 TODAY = date(2026, 6, 1)

@@ -18,12 +18,11 @@ import pandas as pd
 import pytest
 
 import wse_impact.release.export as export_module
+from releases import export_outputs, purge_exports
 from wse_impact.release.export import (
     RELEASE_LOG,
     ExportRefused,
-    export_outputs,
     passes_insz_check,
-    purge_exports,
 )
 
 from wse_impact.project import retain_until as configured_retain_until

@@ -24,7 +24,7 @@ from test_review import CUSTODIANS, OTHER_RESEARCHER, RESEARCHER, TODAY, make_se
 from wse_impact.project import output_specs
 from wse_impact.release.domains import Domains
 from wse_impact import engines
-from wse_impact.release.export import export_outputs
+from releases import export_outputs
 from wse_impact.release.output_persons import OutputPersons, count_mismatches, read_output_persons
 from wse_impact.release.person_sets import PERSON_SET_FILE, PersonSetStore
 from wse_impact.release.researcher_query import QueryRefused, aggregate, connect_research_db

@@ -72,7 +72,6 @@ from wse_impact.project import retain_until as configured_retain_until
 __all__ = [
     "RETENTION_WARNING_DAYS",
     "ExportRefused",
-    "ExportResult",
     "PreparedRelease",
     "check_release",
     "publish_release",
@@ -80,8 +79,6 @@ __all__ = [
     "person_set_problems",
     "release_log_entries",
     "gate_problems",
-    "export_outputs",
-    "purge_exports",
     "published_table",
 ]
 
@@ -111,16 +108,6 @@ class ExportRefused(Exception):
         self.problems = list(problems or [])
         self.names_counts = names_counts
         super().__init__(message + "".join(f"\n  - {p}" for p in self.problems))
-
-
-@dataclass
-class ExportResult:
-    folder: Path
-    report: dict
-    files: list[Path] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    custodian_report: Path | None = None
-    release: Release | None = None
 
 
 # --- gate: what may never leave, whatever the disclosure rules say -------------------------
@@ -681,58 +668,3 @@ def publish_release(staged: str | Path, custodian: dict, log_entry: dict, export
         f.write(json.dumps({**log_entry, "export_date": today.isoformat(), "folder": folder.name,
                             "report_sha256": sha256_of(folder / REPORT)}) + "\n")
     return PublishedRelease(folder, list(person_sets or []))
-
-
-def export_outputs(warehouse_dir: str | Path | None = None, export_dir: str | Path | None = None,
-                   today: date | None = None, restricted_dir: str | Path | None = None, **check) -> ExportResult:
-    """Check and release at once (no review): `check_release` (taking `check`: rules,
-    retain_until, outputs, specs, links, source, project) then `publish_release`. The command
-    line releases only through the review (review.py); this is for tests and tools."""
-    today = today or date.today()
-    export_dir = default_export_dir(export_dir)
-    restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of(warehouse_dir)
-    if (export_dir / today.isoformat()).exists():
-        raise ExportRefused(f"export refused: {export_dir / today.isoformat()} already exists (a release is never overwritten)")
-    staging = export_dir / f".{today.isoformat()}.checked-{os.getpid()}"
-    prepared = check_release(staging, warehouse_dir, today, restricted_dir=restricted, **check)
-    try:
-        published = publish_release(staging, prepared.custodian, prepared.log_entry, export_dir, restricted, today,
-                                    move=True, person_sets=prepared.person_sets)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    folder = published.folder
-    connection, store = open_file_store(restricted)
-    try:
-        with connection:
-            store.add(folder.name, published.person_sets)
-    finally:
-        connection.close()
-    custodian_path = restricted / CUSTODIAN_REPORTS / f"{today.isoformat()}.json"
-    return ExportResult(folder, prepared.report, [folder / f for f in prepared.files], prepared.warnings,
-                        custodian_path, prepared.release)
-
-
-# --- purge ---------------------------------------------------------------------------------
-
-def purge_exports(export_dir: str | Path | None = None, today: date | None = None,
-                  retain_until: date | None = None, project: str | Path | None = None,
-                  restricted_dir: str | Path | None = None) -> list[Path]:
-    """Delete every export folder once the retention date (default: the project's
-    `vars: retain_until`) has passed; log each deletion in the restricted release log."""
-    today = today or date.today()
-    export_dir = default_export_dir(export_dir)
-    retain_until = retain_until or configured_retain_until(project)
-    restricted = Path(restricted_dir) if restricted_dir else restricted_dir_of()
-    purged = []
-    if not export_dir.is_dir() or today <= retain_until:
-        return purged
-    for folder in sorted(p for p in export_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not (folder / RETENTION_FILE).exists():
-            continue  # not a release folder
-        shutil.rmtree(folder)
-        purged.append(folder)
-        restricted.mkdir(parents=True, exist_ok=True)
-        with (restricted / RELEASE_LOG).open("a") as f:
-            f.write(json.dumps({"event": "purge", "folder": folder.name, "retain_until": retain_until.isoformat(),
-                                "purged_on": today.isoformat()}) + "\n")
-    return purged
