@@ -1,142 +1,218 @@
-"""Benchmark (not a test): `dbt build` at scale 1.0 against the same compiled SQL run
-directly in one DuckDB session.
+"""Benchmark (not a test): `dbt build` against a hand-written one-statement DuckDB pass (the
+anchor) over the same landing files, interleaved, twice each, in one run; then `dbt run` over
+the existing warehouse, with partial parsing and a warm `target/`, and cold (a new target).
 
-    .venv/bin/python benchmarks/bench_dbt_build.py [--scale 1.0] [--seed N] [--landing DIR]
+    .venv/bin/python benchmarks/bench_dbt_build.py [--landing DIR | --scale 1.0 --seed N] [--work-dir DIR]
 
-Prints wall time and peak memory (max RSS of the child process) of each, and the ratio
-dbt / direct. The direct run executes every model's compiled SQL from dbt's manifest, in
-dependency order, in one DuckDB connection with the same plugin function, the seeds and
-their ENUM types copied from dbt's build, and the models' plain-SQL settings hooks: what dbt
-adds on top (tests, the landing check, parsing, its own bookkeeping) is the difference.
+The anchor links the measure extracts and the control sample to the warehouse snapshots,
+builds the balanced panel (every person x every quarter, 'not in register' where missing),
+classes the numeric variables by `seeds/class_bounds.csv` and writes the panel (about 35
+columns) into a DuckDB file, in one `create table ... as` statement: what the project must do
+at the least, without the checks, quarantine, tests, the second database or dbt itself.
+
+Each step is a child process; its wall time and the peak memory of its process tree (the sum
+of the resident memory of the child and its descendants, sampled every 0.1 s, and the
+kernel's max RSS of the largest process) are printed with the ratio to the anchor's mean, and
+the machine's load (`/proc/loadavg`) before each step: the machine may be shared.
+Targets (issue 23, scale 1.0): dbt build <= 2.5x the anchor and < 2 GB; dbt run <= 2x.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import csv
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+# warehouse column -> (output name, class scheme in seeds/class_bounds.csv)
+CLASSED = {
+    "jaren_verblijf_belgie": ("residence_years_class", "residence_years"),
+    "gezinsinkomen": ("household_income_class", "household_income_eur"),
+    "ancienniteit_kwartalen": ("seniority_class", "seniority_quarters"),
+    "dagen_tewerkstelling": ("days_worked_class", "days_in_quarter"),
+    "afstand_woon_werk_km": ("commute_distance_class", "commute_distance_km"),
+    "dagloon": ("daily_wage_class", "daily_wage_eur"),
+    "brutoloon_kwartaal": ("gross_quarterly_wage_class", "gross_quarterly_wage_eur"),
+    "percentage_arbeidsongeschiktheid": ("incapacity_pct_class", "incapacity_pct"),
+    "dagen_arbeidsongeschiktheid": ("incapacity_days_class", "days_in_quarter"),
+}
+CODES = ["geslacht", "nis_arrondissement", "urbanisatiegraad", "herkomst", "nationaliteit", "geboorteland",
+         "onderwijsniveau", "lage_werkintensiteit", "gezinstype", "nace_code", "paritair_comite", "arbeidsregime",
+         "kwartalen_tewerkstelling", "percentage_deeltijds", "werknemersklasse", "zelfstandige",
+         "dimensiecode_werkgever", "socio_economische_positie", "bijkomende_positie", "categorie_werkzoekende",
+         "erkende_invaliditeit"]
 
-def run_child(cmd: list[str], env: dict) -> tuple[float, float]:
-    """Run one command; return (wall seconds, peak RSS in MB) of that child alone."""
-    with tempfile.TemporaryFile(mode="w+") as log:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            log.seek(0)
-            sys.exit(f"{' '.join(cmd)} failed:\n{log.read()[-4000:]}")
-    return wall, usage.ru_maxrss / 1024
+
+def class_case(value: str, scheme: str, bounds: list[dict]) -> str:
+    """CASE over one scheme's [lower, upper) classes; null -> 'unknown'."""
+    whens = [f"when {value} is null then 'unknown'"]
+    for row in sorted((b for b in bounds if b["class_scheme"] == scheme), key=lambda b: int(b["class_order"])):
+        label = row["class_label"].replace("'", "''")
+        whens.append(f"when {value} < {row['upper_bound']} then '{label}'" if row["upper_bound"] else f"else '{label}'")
+    return "case " + " ".join(whens) + " end"
 
 
-def direct_run(manifest_path: str, dbt_warehouse: str, direct_warehouse: str) -> None:
-    """Child process: execute the compiled models in one DuckDB session."""
+def anchor_sql(landing: Path) -> str:
+    """The one statement: link, panel, class, write."""
+    with open(PROJECT_DIR / "seeds" / "class_bounds.csv", newline="") as handle:
+        bounds = list(csv.DictReader(handle))
+    classed = ",\n    ".join(f"{class_case('s.' + col, scheme, bounds)} as {name}" for col, (name, scheme) in CLASSED.items())
+    age = class_case("(year(q.last_day) - year(s.geboortedatum))", "age_years", bounds)
+    return f"""
+create table panel as
+with
+measures as (
+    select insz from read_csv('{landing}/measures/*.csv', delim = ';', header = true, all_varchar = true,
+                              union_by_name = true, ignore_errors = true)
+),
+controls as (select insz from read_csv('{landing}/dwh/control_sample.csv', header = true, all_varchar = true)),
+persons as (
+    select insz, md5(insz) as person_id, bool_or(is_beneficiary) as is_beneficiary, bool_or(not is_beneficiary) as is_control
+    from (select insz, true as is_beneficiary from measures union all select insz, false from controls)
+    group by insz
+),
+quarters as (
+    select y || 'Q' || q as quarter, last_day(make_date(y, q * 3, 1)) as last_day
+    from range(2014, 2023) as years (y) cross join range(1, 5) as qs (q)
+),
+snapshots as (
+    select * from read_parquet('{landing}/dwh/snapshots/quarter=*/*.parquet', hive_partitioning = true,
+                               hive_types = {{'quarter': varchar}})
+)
+select
+    p.person_id, p.is_beneficiary, p.is_control, q.quarter as snapshot_quarter, s.insz is not null as is_in_register,
+    {", ".join("s." + c for c in CODES)},
+    {age} as age_class,
+    {classed}
+from persons as p
+cross join quarters as q
+left join snapshots as s
+    on s.insz = p.insz and s.quarter = q.quarter
+"""
+
+
+def anchor_child(landing: str, database: str) -> None:
     import duckdb
 
-    from wse_impact.engines.duckdb_plugin import Plugin
-    from wse_impact.landing.delimited import read_delimited
-    from wse_impact.landing.check import sources_from_yaml
+    from wse_impact.settings import duckdb_memory_limit
 
-    manifest = json.loads(Path(manifest_path).read_text())
-    nodes = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
-    con = duckdb.connect(f"{direct_warehouse}/restricted.duckdb")
-    Plugin(name="wse_impact", plugin_config={}).configure_connection(con)  # the same functions as dbt's
-    # the CSV sources, read by the project's reader as dbt-duckdb's source plugin does
-    for source in sources_from_yaml(PROJECT_DIR):
-        if source.reader == "delimited":
-            schema, table = source.name.split(".")
-            path = Path(source.path)
-            parsed = read_delimited(path, name=path.relative_to(os.environ["WSE_LANDING_DIR"]).as_posix(),
-                                    delimiter=source.options["delim"], quote=source.options["quote"])
-            arrow = parsed.to_arrow()  # noqa: F841 (read by DuckDB by name)
-            con.execute(f"create schema if not exists {schema}")
-            con.execute(f"create or replace table {schema}.{table} as select * from arrow")
-    con.execute(f"attach '{direct_warehouse}/wse_impact.duckdb' as wse_impact")
-    con.execute(f"attach '{dbt_warehouse}/wse_impact.duckdb' as built (read_only)")
-    con.execute("create schema if not exists wse_impact.reference")
-    for (table,) in con.execute(
-        "select table_name from information_schema.tables where table_catalog = 'built' and table_schema = 'reference'"
-    ).fetchall():
-        con.execute(f"create table wse_impact.reference.{table} as select * from built.reference.{table}")
-    # the ENUM types the seeds' post-hooks made (macros/enum_types.sql)
-    for (type_name,) in con.execute(
-        "select type_name from duckdb_types() where database_name = 'built' and schema_name = 'reference'"
-    ).fetchall():
-        (values,) = con.execute(f"select enum_range(null::built.reference.{type_name})").fetchone()
-        literals = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
-        con.execute(f"create type wse_impact.reference.{type_name} as enum ({literals})")
-    con.execute("detach built")
-    done: set[str] = set()
-
-    def build(uid: str) -> None:
-        if uid in done:
-            return
-        node = nodes[uid]
-        for parent in node["depends_on"]["nodes"]:
-            if parent in nodes:
-                build(parent)
-        database = "restricted" if node["database"] == "restricted" else node["database"]
-        kind = "view" if node["config"]["materialized"] == "view" else "table"
-        con.execute(f"create schema if not exists {database}.{node['schema']}")
-        # the models' own settings hooks (plain SQL, e.g. unordered writes) run here too
-        hooks = {when: [hook["sql"] for hook in node["config"].get(when, []) if "{{" not in hook["sql"]]
-                 for when in ("pre-hook", "post-hook")}
-        for hook in hooks["pre-hook"]:
-            con.execute(hook)
-        con.execute(f"create or replace {kind} {database}.{node['schema']}.{node['alias']} as ({node['compiled_code']})")
-        for hook in hooks["post-hook"]:
-            con.execute(hook)
-        done.add(uid)
-
-    for uid in nodes:
-        build(uid)
+    con = duckdb.connect(database)
+    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")  # as dbt's connections
+    con.execute("set preserve_insertion_order = false")
+    con.execute(anchor_sql(Path(landing)))
     con.close()
 
 
+def _tree_rss_kb(root: int) -> int:
+    """Resident memory of a process and all its descendants, in kB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack += children.get(pid, [])
+    return total
+
+
+def run_child(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float]:
+    """Run one command; return (wall s, peak GB of its process tree, max RSS GB of one process)."""
+    peak = [0]
+    with open(log, "w") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.1):
+                peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        done.set()
+        sampler.join()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(cmd)} failed, see {log}:\n{log.read_text()[-4000:]}")
+    return wall, peak[0] / 1e6, usage.ru_maxrss / 1e6
+
+
+def load() -> str:
+    """The load averages over 1, 5 and 15 minutes."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=20230905)
-    parser.add_argument("--landing", default=None, help="landing dir (default: a generated one under /tmp)")
-    parser.add_argument("--direct-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--landing", default=None, help="landing dir, read only (default: generated under /tmp)")
+    parser.add_argument("--work-dir", default=None, help="warehouses, targets, logs (default: a new /tmp folder)")
+    parser.add_argument("--dbt", default=str(BIN / "dbt"), help="the dbt executable")
+    parser.add_argument("--anchor-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.direct_child:
-        direct_run(*args.direct_child)
+    if args.anchor_child:
+        anchor_child(*args.anchor_child)
         return
 
     landing = Path(args.landing or f"/tmp/wse_bench_landing_{args.scale}_{args.seed}")
-    subprocess.run([str(BIN / "wse-impact"), "generate", "--scale", str(args.scale), "--seed", str(args.seed),
-                    "--out", str(landing), "--if-missing", "--quiet"], check=True)
-    root = Path(tempfile.mkdtemp(prefix="wse_bench_"))
-    for sub in ("dbt", "direct"):
-        (root / sub).mkdir()
-    env = dict(os.environ, WSE_LANDING_DIR=str(landing), WSE_WAREHOUSE_DIR=str(root / "dbt"),
-               DBT_PROFILES_DIR=str(PROJECT_DIR), DBT_LOG_PATH=str(root / "logs"),
+    if not args.landing:
+        subprocess.run([str(BIN / "wse-impact"), "generate", "--scale", str(args.scale), "--seed", str(args.seed),
+                        "--out", str(landing), "--if-missing", "--quiet"], check=True)
+    root = Path(args.work_dir or tempfile.mkdtemp(prefix="wse_bench_"))
+    root.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, WSE_LANDING_DIR=str(landing), DBT_PROFILES_DIR=str(PROJECT_DIR),
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false",
                WSE_PSEUDONYM_KEY=os.environ.get("WSE_PSEUDONYM_KEY", "benchmark-key-0123456789abcdef"))
+    results: list[tuple[str, str, float, float, float]] = []
 
-    dbt_wall, dbt_rss = run_child([str(BIN / "dbt"), "build", "--target-path", str(root / "target")], env)
-    direct_wall, direct_rss = run_child([sys.executable, __file__, "--direct-child", str(root / "target" / "manifest.json"),
-                                         str(root / "dbt"), str(root / "direct")], env)
-    rows = subprocess.run([sys.executable, "-c", (
-        "import duckdb,sys; c=duckdb.connect(sys.argv[1], read_only=True);"
-        "print(c.sql('select count(*) from marts.beneficiary_base').fetchone()[0] + "
-        "c.sql('select count(*) from marts.control_base').fetchone()[0])"), str(root / "dbt" / "wse_impact.duckdb")],
-        capture_output=True, text=True, check=True).stdout.strip()
+    def step(label: str, cmd: list[str], warehouse: Path | None = None, fresh: list[Path] = ()) -> None:
+        for folder in fresh:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+        step_env = dict(env, WSE_WAREHOUSE_DIR=str(warehouse or root / "unused"), DBT_LOG_PATH=str(root / "logs"))
+        before = load()
+        wall, tree, maxrss = run_child(cmd, step_env, root / f"{label.replace(' ', '_')}.log")
+        results.append((label, before, wall, tree, maxrss))
+        print(f"  {label:28s} {wall:7.1f} s  tree peak {tree:5.2f} GB  max RSS {maxrss:5.2f} GB  (load before: {before})",
+              flush=True)
 
-    print(f"scale {args.scale}, seed {args.seed}: {rows} person-quarters in the two base files")
-    print(f"dbt build (models, seeds, tests, hooks): {dbt_wall:7.1f} s wall, peak RSS {dbt_rss:7.0f} MB")
-    print(f"direct compiled SQL (models only)      : {direct_wall:7.1f} s wall, peak RSS {direct_rss:7.0f} MB")
-    print(f"ratio dbt / direct (wall)              : {dbt_wall / direct_wall:7.2f}")
-    print(f"(work dir {root})")
+    print(f"landing {landing}, work dir {root}")
+    for i in (1, 2):
+        anchor_dir = root / f"anchor{i}"
+        step(f"anchor #{i}", [sys.executable, __file__, "--anchor-child", str(landing), str(anchor_dir / "anchor.duckdb")],
+             fresh=[anchor_dir])
+        step(f"dbt build #{i}", [args.dbt, "build", "--target-path", str(root / f"target{i}")],
+             root / f"warehouse{i}", fresh=[root / f"warehouse{i}", root / f"target{i}"])
+    warehouse = root / "warehouse2"
+    step("dbt run (warm target)", [args.dbt, "run", "--target-path", str(root / "target2")], warehouse)
+    step("dbt run (cold target)", [args.dbt, "run", "--target-path", str(root / "target-cold")], warehouse,
+         fresh=[root / "target-cold"])
+    anchor = sum(r[2] for r in results if r[0].startswith("anchor")) / 2
+    print(f"\nscale {args.scale:g}; anchor mean {anchor:.1f} s; load now {load()} (1, 5, 15 min); {os.cpu_count()} cores")
+    for label, before, wall, tree, maxrss in results:
+        print(f"{label:28s} {wall:7.1f} s  {wall / anchor:5.2f}x anchor  peak {max(tree, maxrss):5.2f} GB")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from string import Template
 from typing import Any, Iterable
 
 from wse_impact import settings
-from wse_impact.landing.delimited import DELIMITER_NAMES, LINEAGE_COLUMNS, file_problems, read_delimited
+from wse_impact.landing.delimited import (DELIMITER_NAMES, LINEAGE_COLUMNS, file_problems, read_delimited,
+                                          read_delimited_and_keep, read_delimited_once)
 
 # where the synthetic demo's landing files go when WSE_LANDING_DIR is not set; a delivery is
 # always named by WSE_LANDING_DIR (README, "Deliveries and the synthetic demo")
@@ -129,7 +130,8 @@ def read_landing_source(meta: dict[str, Any], name: str, identifier: str | None 
     path = settings.landing_dir() / relative
     if not path.is_file():
         raise LandingCheckError([f"{relative}: file missing (source {name}, expected at {path})"])
-    parsed = read_delimited(path, name=relative, delimiter=meta.get("delimiter", ","), quote=meta.get("quote", '"'))
+    # parsed once: by the structural check of this run if it kept the file, else now
+    parsed = read_delimited_once(path, name=relative, delimiter=meta.get("delimiter", ","), quote=meta.get("quote", '"'))
     problems = file_problems(parsed)
     if problems:
         raise LandingCheckError(problems)
@@ -154,12 +156,13 @@ def sources_from_yaml(project_dir: Path, landing_dir: str | None = None) -> list
 # ----------------------------------------------------------------------------- checks
 
 
-def check_sources(sources: Iterable[DeclaredSource], base_dir: Path | None = None) -> list[str]:
-    """Every structural problem of every declared source, one readable line each."""
+def check_sources(sources: Iterable[DeclaredSource], base_dir: Path | None = None, keep_parsed: bool = False) -> list[str]:
+    """Every structural problem of every declared source, one readable line each. `keep_parsed`:
+    keep each delimited file as parsed, for the load in the same process (the dbt hook)."""
     problems: list[str] = []
     for source in sources:
         if source.reader in ("read_csv", "delimited"):
-            problems += _check_csv_source(source, base_dir)
+            problems += _check_csv_source(source, base_dir, keep_parsed)
         else:
             problems += _check_parquet_source(source, base_dir)
     return problems
@@ -176,7 +179,7 @@ def check_graph_json(payload: str) -> str:
     """Entry point of the dbt plugin's `wse_check_landing(json)`: '' when all is well,
     otherwise the full message (the dbt macro raises it)."""
     sources = sources_from_graph(json.loads(payload))
-    return format_problems(check_sources(sources), "; the run stops before anything is built")
+    return format_problems(check_sources(sources, keep_parsed=True), "; the run stops before anything is built")
 
 
 def _resolve(pattern: str, base_dir: Path | None) -> tuple[str, list[Path]]:
@@ -196,24 +199,28 @@ def _display(path: Path | str) -> str:
 # --- CSV
 
 
-def _check_csv_source(source: DeclaredSource, base_dir: Path | None) -> list[str]:
+def _check_csv_source(source: DeclaredSource, base_dir: Path | None, keep_parsed: bool = False) -> list[str]:
     full, files = _resolve(source.path, base_dir)
     if not files:
         return [f"{_display(full)}: file missing (source {source.name}, expected at {full})"]
     problems = []
     for path in files:
         problems += check_csv_file(path, list(source.columns), delimiter=source.options.get("delim", source.options.get("sep", ",")),
-                                   quote=source.options.get("quote", '"') or '"')
+                                   quote=source.options.get("quote", '"') or '"', keep_parsed=keep_parsed)
     return problems
 
 
-def check_csv_file(path: Path, expected_columns: list[str], delimiter: str = ";", quote: str = '"') -> list[str]:
+def check_csv_file(path: Path, expected_columns: list[str], delimiter: str = ";", quote: str = '"',
+                   keep_parsed: bool = False) -> list[str]:
     """What makes one delimited file unreadable as a whole; damaged lines are not problems
     here unless there are too many of them (they go to the quarantine: delimited.py)."""
     name = _display(path)
     if path.is_dir():
         return [f"{name}: is a folder, not a file"]
-    parsed = read_delimited(path, name=name, delimiter=delimiter, quote=quote, keep_records=False)
+    if keep_parsed:  # the records too, for the load (read_landing_source) to take
+        parsed = read_delimited_and_keep(path, name=name, delimiter=delimiter, quote=quote)
+    else:
+        parsed = read_delimited(path, name=name, delimiter=delimiter, quote=quote, keep_records=False)
     if parsed.unreadable:
         return file_problems(parsed)
     header = parsed.header

@@ -26,7 +26,7 @@ before anything is built.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # a file with more damaged lines than this share is not a file of the declared layout
@@ -146,6 +146,33 @@ def read_delimited(path: Path, name: str | None = None, delimiter: str = ";", qu
             damage(line_number, problem, text)
             i += 1  # one damaged line costs one line: resume on the next
     return result
+
+
+# Files the structural check parsed in this process, for the load to take instead of parsing
+# them again (the dbt hook checks every file, then dbt-duckdb loads each source): keyed by
+# path, size and modification time, so a file changed in between is read again.
+_PARSED: dict[tuple, DelimitedFile] = {}
+
+
+def _parse_key(path: Path, delimiter: str, quote: str) -> tuple:
+    stat = Path(path).stat()
+    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, delimiter, quote)
+
+
+def read_delimited_and_keep(path: Path, name: str | None = None, delimiter: str = ";", quote: str = '"') -> DelimitedFile:
+    """`read_delimited`, the result also kept for one `read_delimited_once` of the same file."""
+    key = _parse_key(path, delimiter, quote)
+    parsed = read_delimited(path, name=name, delimiter=delimiter, quote=quote)
+    _PARSED[key] = parsed
+    return parsed
+
+
+def read_delimited_once(path: Path, name: str | None = None, delimiter: str = ";", quote: str = '"') -> DelimitedFile:
+    """The file as the check kept it (then forgotten), or read now: each file parsed once."""
+    kept = _PARSED.pop(_parse_key(path, delimiter, quote), None)
+    if kept is None:
+        return read_delimited(path, name=name, delimiter=delimiter, quote=quote)
+    return replace(kept, name=name or str(path))
 
 
 def _lines_after_header(path: Path, result: DelimitedFile, quote: str) -> list[str] | list[bytes] | None:
