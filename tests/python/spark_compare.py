@@ -62,7 +62,8 @@ def open_both(duckdb_pipeline, spark_warehouse_dir: Path, view_dir: Path):
     from wse_impact.quality import Warehouse
 
     duck = duckdb_pipeline.restricted()
-    duck.execute(f"attach '{duckdb_pipeline.research_db}' as wse_impact (read_only)")
+    # `if not exists`: another open connection to the same file shares its DuckDB instance
+    duck.execute(f"attach if not exists '{duckdb_pipeline.research_db}' as wse_impact (read_only)")
     spark = research_connection(spark_warehouse_dir)
     spark_all = Warehouse(duckdb_view_of_build(spark_warehouse_dir, view_dir)).con
     return duck, spark, spark_all

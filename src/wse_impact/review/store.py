@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -91,6 +92,9 @@ class Store:
         self.path = self.state_dir / DATABASE
         self.head_path = self.state_dir / HEAD_FILE
         self._key = (self.state_dir / KEY_FILE).read_bytes()
+        # one writer at a time in this process, and no reader between a commit and its head
+        # file: the log and its head are read and written as one (SQLite serialises processes)
+        self._lock = threading.RLock()
 
     @staticmethod
     def initialise(state_dir: Path) -> None:
@@ -120,18 +124,19 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: `BEGIN IMMEDIATE` takes the write lock at once, so two
         writers never both read the same last entry; the head file follows the commit."""
-        con = self.connect()
-        try:
-            con.execute("begin immediate")
+        with self._lock:
+            con = self.connect()
             try:
-                yield con
-            except BaseException:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
-            self._write_head(con)
-        finally:
-            con.close()
+                con.execute("begin immediate")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("rollback")
+                    raise
+                con.execute("commit")
+                self._write_head(con)
+            finally:
+                con.close()
 
     def token(self, text: str) -> str:
         """A value only the service can compute for `text` (the pages' form tokens)."""
@@ -160,13 +165,15 @@ class Store:
 
     def read(self, con: sqlite3.Connection | None = None) -> tuple[list[dict], list[str]]:
         """Every entry, oldest first, and every break of the chain (one line each)."""
-        own = con is None
-        con = con or self.connect()
-        try:
-            rows = con.execute("select * from audit order by seq").fetchall()
-        finally:
-            if own:
-                con.close()
+        with self._lock:
+            own = con is None
+            con = con or self.connect()
+            try:
+                rows = con.execute("select * from audit order by seq").fetchall()
+            finally:
+                if own:
+                    con.close()
+            head = self._read_head()
         entries, problems, previous = [], [], GENESIS
         for number, row in enumerate(rows, start=1):
             entry = {"seq": row["seq"], "at": row["at"], "user": row["user"], "event": row["event"],
@@ -182,7 +189,7 @@ class Store:
                                 "(an entry was removed, inserted or reordered)")
             previous = entry["mac"]
             entries.append(entry)
-        problems += self._head_problems(entries)
+        problems += self._head_problems(entries, head)
         return entries, problems
 
     def entries(self) -> list[dict]:
@@ -202,10 +209,12 @@ class Store:
         partial.write_text(canonical(head) + "\n", encoding="utf-8")
         os.replace(partial, self.head_path)
 
-    def _head_problems(self, entries: list[dict]) -> list[str]:
-        if not self.head_path.exists():
+    def _read_head(self) -> dict | None:
+        return json.loads(self.head_path.read_text(encoding="utf-8")) if self.head_path.exists() else None
+
+    def _head_problems(self, entries: list[dict], head: dict | None) -> list[str]:
+        if head is None:
             return ["the head file is missing, but the log has entries"] if entries else []
-        head = json.loads(self.head_path.read_text(encoding="utf-8"))
         if not hmac.compare_digest(head.get("head_mac", ""), self._mac({"seq": head.get("seq"), "mac": head.get("mac")})):
             return ["the head file was written without the service's key"]
         last = entries[-1] if entries else None
