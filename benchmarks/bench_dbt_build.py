@@ -30,6 +30,8 @@ import threading
 import time
 from pathlib import Path
 
+from process_tree import tree_rss  # benchmarks/process_tree.py, beside this script
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -112,29 +114,6 @@ def anchor_child(landing: str, database: str) -> None:
     con.close()
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and all its descendants, in kB."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack += children.get(pid, [])
-    return total
-
-
 def run_child(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float]:
     """Run one command; return (wall s, peak GB of its process tree, max RSS GB of one process)."""
     peak = [0]
@@ -145,7 +124,7 @@ def run_child(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float
 
         def sample() -> None:
             while not done.wait(0.1):
-                peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+                peak[0] = max(peak[0], tree_rss(proc.pid) // 1024)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()

@@ -235,6 +235,26 @@ def test_purge_is_refused_to_anyone_but_a_custodian(accounts):
     refused(accounts.client(MALLORY, "audit"), "not one of the")
 
 
+def test_a_researcher_s_sql_cannot_reach_the_service_s_files(accounts):
+    """The service runs a researcher's SQL as its own account, which can read its key and
+    database: the SQL may still reach nothing but the research database."""
+    key = (accounts.state / "audit.key").read_bytes()
+    attempts = {
+        "key": f"select person_id, sex_code, content as region_code from marts.beneficiary_base, "
+               f"read_blob('{accounts.state}/audit.key')",
+        "database": f"select person_id, sex_code, content as region_code from marts.beneficiary_base, "
+                    f"read_text('{accounts.state}/policy.yml')",
+        "attach": f"attach '{accounts.state}/review.sqlite' as stolen",
+        "glob": f"select person_id, sex_code, file as region_code from marts.beneficiary_base, glob('{accounts.state}/*')",
+    }
+    for name, sql in attempts.items():
+        path = accounts.sql_file(ALICE, f"{name}.sql", sql)
+        tried = accounts.client(ALICE, "request", "--aggregate", f"steal_{name}", "--sql-file", path,
+                                "--dimensions", "sex_code,region_code")
+        refused(tried, "does not run on the research database|exactly one SELECT")
+        assert key.hex() not in tried.stderr and "researchers:" not in tried.stderr, tried.stderr
+
+
 def test_a_researcher_sees_no_true_count(accounts):
     status = accounts.client(ALICE, "request", "--status")
     assert status.returncode == 0

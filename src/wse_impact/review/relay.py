@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import sys
+import threading
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -32,6 +33,15 @@ class Relay(ThreadingHTTPServer):
         self.token = secrets.token_urlsafe(32)  # once, in the first URL
         self.session = secrets.token_urlsafe(32)  # the cookie it is exchanged for
         self.token_used = False
+        self._token_lock = threading.Lock()  # two requests with the token at once: one session only
+
+    def use_token(self, token: str) -> bool:
+        """True once, for the right token."""
+        with self._token_lock:
+            if self.token_used or not hmac.compare_digest(token, self.token):
+                return False
+            self.token_used = True
+            return True
 
     @property
     def origin(self) -> str:
@@ -64,10 +74,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(urlsplit(self.path).query)
         token = (query.get("token") or [""])[0]
         if token:
-            if self.server.token_used or not hmac.compare_digest(token, self.server.token):
+            if not self.server.use_token(token):
                 self._refuse(403, "this link has been used or is not valid: start `wse-impact review --web` again")
                 return False
-            self.server.token_used = True
             self.send_response(303)
             self.send_header("Set-Cookie", f"{COOKIE}={self.server.session}; HttpOnly; SameSite=Strict; Path=/")
             self.send_header("Location", "/web/")

@@ -96,10 +96,10 @@ def check_user_can_purge(policy: Policy, user: str) -> None:
     policy.require(user, Role.CUSTODIAN)
 
 
-def check_user_can_decide(policy: Policy, user: str, status: dict) -> None:
+def check_user_can_decide(policy: Policy, user: str, request_id: str, status: dict) -> None:
     """A custodian other than the requester, who has not decided on this request yet."""
     check_user_can_review(policy, user)
     if user == status["requester"]:
-        raise ReviewRefused(f"{user} made request and may not decide on it")
+        raise ReviewRefused(f"{user} made request {request_id} and may not decide on it")
     if any(e["user"] == user and e["event"] in ("approve", "reject") for e in status["events"]):
-        raise ReviewRefused(f"{user} has already decided on this request")
+        raise ReviewRefused(f"{user} has already decided on request {request_id}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import threading
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from wse_impact.review.record_checks import (
     release_log_problems,
     checksum_problems,
 )
-from wse_impact.review.states import ALLOWED_IN, OPEN, AuditEvent, RequestStatus, status_of
+from wse_impact.review.states import ALLOWED_IN, OPEN, AuditEvent, status_of
 from wse_impact.review.store import AuditChainBroken, Store, canonical
 
 REQUESTS = "requests"
@@ -59,16 +58,20 @@ class ReleaseService:
                                                                          self.export_dir))
         self.store = Store(self.state_dir)
         self.policy = Policy.read(self.state_dir / POLICY_FILE)
-        self.lock = threading.RLock()  # one writer at a time; the gate runs outside it
+        # the store's lock: a check of the state and the write that follows it are one step
+        # (the gate runs outside it)
+        self.lock = self.store.lock
 
     # --- state, read from the audit log
 
-    def _entries(self) -> list[dict]:
-        """The audit log's entries, only from a whole record (the chain, and the release log
-        and person sets it vouches for, which differencing reads): nothing is decided or
-        released otherwise."""
+    def _entries(self, whole_record: bool = False) -> list[dict]:
+        """The audit log's entries, only from an unbroken chain. Before anything is decided
+        or released (`whole_record`), also the release log and person sets the chain vouches
+        for, which differencing reads (a request is checked again at release): reading every
+        released set is left out of listings, which read only the chain."""
         entries, problems = self.store.read()
-        problems += self._record_problems(entries)
+        if whole_record:
+            problems += self._record_problems(entries)
         if problems:
             raise ReviewRefused(str(AuditChainBroken(problems)))
         return entries
@@ -90,14 +93,18 @@ class ReleaseService:
             con.close()
         return problems
 
-    def status(self, request_id: str, entries: list[dict] | None = None) -> dict:
-        entries = self._entries() if entries is None else entries
+    def status(self, request_id: str, entries: list[dict] | None = None, whole_record: bool = False) -> dict:
+        entries = self._entries(whole_record) if entries is None else entries
         return status_of([e for e in entries if e.get("request") == request_id], self.policy.approvals_required)
 
     def _folder(self, request_id: str) -> Path:
         if self.store.request_row(request_id) is None:
             raise ReviewRefused(f"no request {request_id!r}")
         return self.state_dir / REQUESTS / request_id
+
+    def staged_dir(self, request_id: str) -> Path:
+        """What a request would release, exactly as it would leave (restricted)."""
+        return self._folder(request_id) / STAGED
 
     def content_sha256(self, request_id: str) -> str:
         """One hash over the request, every file that would leave (SHA256SUMS lists them all),
@@ -124,10 +131,7 @@ class ReleaseService:
         try:
             tables, specs, definition, person_sets = self._tables_of(outputs, aggregates)
         except QueryRefused as refused:  # on the record, the offending value for the custodians
-            with self.lock, self.store.transaction() as con:
-                request_id = _next_id(self.store.request_ids(con))
-                self.store.append(con, AuditEvent.REQUEST_REFUSED, user, request_id, reason=refused.headline,
-                                  problems=refused.problems)
+            request_id = self._record_refusal(AuditEvent.REQUEST_REFUSED, user, None, refused)
             raise ReviewRefused(f"request {request_id} refused: {refused}") from refused
         except ExportRefused as refused:  # no research database
             raise ReviewRefused(str(refused)) from refused
@@ -202,10 +206,7 @@ class ReleaseService:
                                      source="a request to the release service")
         except ExportRefused as refused:
             shutil.rmtree(work)
-            with self.lock, self.store.transaction() as con:
-                request_id = _next_id(self.store.request_ids(con))
-                self.store.append(con, AuditEvent.REQUEST_REFUSED, user, request_id, reason=refused.headline,
-                                  problems=refused.problems)
+            request_id = self._record_refusal(AuditEvent.REQUEST_REFUSED, user, None, refused)
             raise ReviewRefused(f"request {request_id} refused by the disclosure gate: "
                                 f"{self._reasons_for(refused, user)}") from refused
         except BaseException:
@@ -279,15 +280,11 @@ class ReleaseService:
     def decide(self, user: str, request_id: str, approve: bool, comment: str) -> dict:
         roles.check_user_can_review(self.policy, user)
         with self.lock:
-            status = self.status(request_id)
+            status = self.status(request_id, whole_record=True)
             event = AuditEvent.APPROVE if approve else AuditEvent.REJECT
             if status["status"] not in ALLOWED_IN[event]:
                 raise ReviewRefused(f"request {request_id} is {status['status']}: no more decisions")
-            if user == status["requester"]:
-                raise ReviewRefused(f"{user} made request {request_id} and may not decide on it")
-            if any(e["user"] == user and e["event"] in (AuditEvent.APPROVE, AuditEvent.REJECT)
-                   for e in status["events"]):
-                raise ReviewRefused(f"{user} has already decided on request {request_id}")
+            roles.check_user_can_decide(self.policy, user, request_id, status)
             if not comment.strip():
                 raise ReviewRefused("a decision needs a comment")
             content = self.content_sha256(request_id)  # refuses when the outputs changed
@@ -304,7 +301,7 @@ class ReleaseService:
 
         roles.check_user_can_release(self.policy, user)
         with self.lock:
-            status = self.status(request_id)
+            status = self.status(request_id, whole_record=True)
             if status["status"] not in ALLOWED_IN[AuditEvent.RELEASE]:
                 raise ReviewRefused(f"request {request_id} is {status['status']} ({len(status['approvals'])} of "
                                     f"{self.policy.approvals_required} approvals): it cannot be released")
@@ -344,10 +341,16 @@ class ReleaseService:
             reader.close()
 
     def _refuse_release(self, user: str, request_id: str, refused: ExportRefused):
-        with self.store.transaction() as con:
-            self.store.append(con, AuditEvent.RELEASE_REFUSED, user, request_id, reason=refused.headline,
-                              problems=refused.problems)
+        self._record_refusal(AuditEvent.RELEASE_REFUSED, user, request_id, refused)
         raise ReviewRefused(f"request {request_id} cannot be released: {self._reasons_for(refused, user)}")
+
+    def _record_refusal(self, event: AuditEvent, user: str, request_id: str | None, refused) -> str:
+        """A refusal on the record with its reasons (for the custodians); a refused request
+        takes the next id. Returns the request id."""
+        with self.lock, self.store.transaction() as con:
+            request_id = request_id or _next_id(self.store.request_ids(con))
+            self.store.append(con, event, user, request_id, reason=refused.headline, problems=refused.problems)
+        return request_id
 
     def _publish(self, user, request_id, status, content, log_entry, cells, today) -> Path:
         from wse_impact.release.person_sets import PersonSetStore

@@ -94,7 +94,7 @@ class Store:
         self._key = (self.state_dir / KEY_FILE).read_bytes()
         # one writer at a time in this process, and no reader between a commit and its head
         # file: the log and its head are read and written as one (SQLite serialises processes)
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
 
     @staticmethod
     def initialise(state_dir: Path) -> None:
@@ -124,7 +124,7 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: `BEGIN IMMEDIATE` takes the write lock at once, so two
         writers never both read the same last entry; the head file follows the commit."""
-        with self._lock:
+        with self.lock:
             con = self.connect()
             try:
                 con.execute("begin immediate")
@@ -165,7 +165,7 @@ class Store:
 
     def read(self, con: sqlite3.Connection | None = None) -> tuple[list[dict], list[str]]:
         """Every entry, oldest first, and every break of the chain (one line each)."""
-        with self._lock:
+        with self.lock:
             own = con is None
             con = con or self.connect()
             try:

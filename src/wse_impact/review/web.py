@@ -99,14 +99,14 @@ def _requests_page(service, user: str, query: dict) -> dict:
 
 
 def _released_report(service, request_id: str) -> dict:
-    return json.loads((service._folder(request_id) / "staged" / "checking_report.json").read_text())
+    return json.loads((service.staged_dir(request_id) / "checking_report.json").read_text())
 
 
 def _request_page(service, user: str, request_id: str, query: dict) -> dict:
     described = service.describe_request(user, request_id)  # custodians only
     status = described["status"]
     custodian_report = described["custodian_report"]
-    staged = service._folder(request_id) / "staged"
+    staged = service.staged_dir(request_id)
     decided = any(e["user"] == user and e["event"] in (AuditEvent.APPROVE, AuditEvent.REJECT)
                   for e in described["history"])
     own = user == status["requester"]
@@ -186,7 +186,7 @@ def _audit_page(service, user: str) -> dict:
 
 def _plot(service, user: str, request_id: str, start_response) -> list[bytes]:
     service.describe_request(user, request_id)  # custodians only
-    data = (service._folder(request_id) / "staged" / "employment_around_measure.png").read_bytes()
+    data = (service.staged_dir(request_id) / "employment_around_measure.png").read_bytes()
     start_response("200 OK", [("Content-Type", "image/png"), ("Cache-Control", "no-store")])
     return [data]
 
