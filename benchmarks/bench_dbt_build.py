@@ -12,8 +12,10 @@ at the least, without the checks, quarantine, tests, the second database or dbt 
 
 Each step is a child process; its wall time and the peak memory of its process tree (the sum
 of the resident memory of the child and its descendants, sampled every 0.1 s, and the
-kernel's max RSS of the largest process) are printed with the ratio to the anchor's mean, and
-the machine's load (`/proc/loadavg`) before each step: the machine may be shared.
+kernel's max RSS of the largest process) are printed with the ratio to the anchor's mean, the
+most DuckDB held in its temporary folders (`<database>.tmp`: what it spilled because the work
+did not fit its memory limit), and the machine's load (`/proc/loadavg`) before each step: the
+machine may be shared.
 Targets (issue 23, scale 1.0): dbt build <= 2.5x the anchor and < 2 GB; dbt run <= 2x.
 """
 
@@ -31,6 +33,8 @@ import time
 from pathlib import Path
 
 from process_tree import tree_rss  # benchmarks/process_tree.py, beside this script
+
+from wse_impact.settings import duckdb_memory_limit
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -105,8 +109,6 @@ left join snapshots as s
 def anchor_child(landing: str, database: str) -> None:
     import duckdb
 
-    from wse_impact.settings import duckdb_memory_limit
-
     con = duckdb.connect(database)
     con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")  # as dbt's connections
     con.execute("set preserve_insertion_order = false")
@@ -114,9 +116,24 @@ def anchor_child(landing: str, database: str) -> None:
     con.close()
 
 
-def run_child(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float]:
-    """Run one command; return (wall s, peak GB of its process tree, max RSS GB of one process)."""
-    peak = [0]
+def spilled_bytes(folder: Path | None) -> int:
+    """Bytes in DuckDB's temporary folders (<database>.tmp) under folder: what it spilled."""
+    if folder is None:
+        return 0
+    total = 0
+    for tmp in folder.glob("*.tmp"):
+        for path in tmp.rglob("*"):
+            try:
+                total += path.stat().st_size
+            except OSError:  # removed while we looked
+                pass
+    return total
+
+
+def run_child(cmd: list[str], env: dict, log: Path, spill_folder: Path | None = None) -> tuple[float, float, float, float]:
+    """Run one command; return (wall s, peak GB of its process tree, max RSS GB of one process,
+    peak GB that DuckDB spilled to its temporary folders in spill_folder)."""
+    peak, spill = [0], [0]
     with open(log, "w") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -125,6 +142,7 @@ def run_child(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float
         def sample() -> None:
             while not done.wait(0.1):
                 peak[0] = max(peak[0], tree_rss(proc.pid) // 1024)
+                spill[0] = max(spill[0], spilled_bytes(spill_folder))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -134,7 +152,7 @@ def run_child(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float
         sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(cmd)} failed, see {log}:\n{log.read_text()[-4000:]}")
-    return wall, peak[0] / 1e6, usage.ru_maxrss / 1e6
+    return wall, peak[0] / 1e6, usage.ru_maxrss / 1e6, spill[0] / 1e9
 
 
 def load() -> str:
@@ -172,10 +190,11 @@ def main() -> None:
             folder.mkdir(parents=True)
         step_env = dict(env, WSE_WAREHOUSE_DIR=str(warehouse or root / "unused"), DBT_LOG_PATH=str(root / "logs"))
         before = load()
-        wall, tree, maxrss = run_child(cmd, step_env, root / f"{label.replace(' ', '_')}.log")
-        results.append((label, before, wall, tree, maxrss))
-        print(f"  {label:28s} {wall:7.1f} s  tree peak {tree:5.2f} GB  max RSS {maxrss:5.2f} GB  (load before: {before})",
-              flush=True)
+        spill_folder = warehouse or (fresh[0] if fresh else None)
+        wall, tree, maxrss, spilled = run_child(cmd, step_env, root / f"{label.replace(' ', '_')}.log", spill_folder)
+        results.append((label, before, wall, tree, maxrss, spilled))
+        print(f"  {label:28s} {wall:7.1f} s  tree peak {tree:5.2f} GB  max RSS {maxrss:5.2f} GB  "
+              f"spilled {spilled:5.2f} GB  (load before: {before})", flush=True)
 
     print(f"landing {landing}, work dir {root}")
     for i in (1, 2):
@@ -190,8 +209,10 @@ def main() -> None:
          fresh=[root / "target-cold"])
     anchor = sum(r[2] for r in results if r[0].startswith("anchor")) / 2
     print(f"\nscale {args.scale:g}; anchor mean {anchor:.1f} s; load now {load()} (1, 5, 15 min); {os.cpu_count()} cores")
-    for label, before, wall, tree, maxrss in results:
-        print(f"{label:28s} {wall:7.1f} s  {wall / anchor:5.2f}x anchor  peak {max(tree, maxrss):5.2f} GB")
+    print(f"DuckDB memory limit: {duckdb_memory_limit()} (WSE_DUCKDB_MEMORY_LIMIT), for the anchor and dbt alike")
+    for label, before, wall, tree, maxrss, spilled in results:
+        print(f"{label:28s} {wall:7.1f} s  {wall / anchor:5.2f}x anchor  peak {max(tree, maxrss):5.2f} GB"
+              f"  spilled {spilled:5.2f} GB")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ first_quarters as (
 
 ),
 
-person_quarters as (
+-- the populations (population_person_quarters), not materialised, as outcomes below: read
+-- again by each reader, never held whole
+person_quarters {{ cte_as_not_materialized() }} (
 
-    select * from {{ ref('population_person_quarters') }}
+    {{ population_person_quarters_query() }}
 
 ),
 
@@ -56,7 +58,9 @@ relative_quarters as (
 
 ),
 
-outcomes as (
+-- not materialised: each reader scans the base files' few columns again rather than all
+-- readers sharing one copy of every person-quarter in memory
+outcomes {{ cte_as_not_materialized() }} (
 
     select
         person_quarters.population_group,

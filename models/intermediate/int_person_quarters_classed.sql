@@ -94,11 +94,14 @@ register_keys as (
 
     -- what is fixed per person and which quarters exist
     select
-        person_id,
-        snapshot_quarter,
-        sex_code,
-        birth_date
+        accepted_rows.person_id,
+        accepted_rows.snapshot_quarter,
+        quarters.quarter_index,
+        accepted_rows.sex_code,
+        accepted_rows.birth_date
     from accepted_rows
+    inner join quarters
+        on accepted_rows.snapshot_quarter = quarters.quarter
 
 ),
 
@@ -107,9 +110,11 @@ person_register as (
     -- sex and birth date are taken from the person's first quarter in the register
     select
         person_id,
-        min_by(sex_code, snapshot_quarter) as fixed_sex_code,
-        min_by(birth_date, snapshot_quarter) as fixed_birth_date,
-        array_agg(snapshot_quarter) as register_quarters
+        min_by(sex_code, quarter_index) as fixed_sex_code,
+        min_by(birth_date, quarter_index) as fixed_birth_date,
+        -- the quarters in the register, one bit each (8 bytes a person, where a list of
+        -- quarters did not fit in 1.5 GB at scale 10)
+        bit_or({{ bit_flag('quarter_index') }}) as register_quarter_flags
     from register_keys
     group by person_id
 
@@ -142,7 +147,7 @@ out_of_register as (
     left join person_register
         on persons.person_id = person_register.person_id
     cross join quarters
-    where not coalesce(array_contains(person_register.register_quarters, quarters.quarter), false)
+    where not coalesce({{ has_bit_flag('person_register.register_quarter_flags', 'quarters.quarter_index') }}, false)
 
 ),
 

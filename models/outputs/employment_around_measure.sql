@@ -19,7 +19,6 @@
       (weighted): the weighted sum and upper bounds of the two largest persons'
       contributions (their total weight over all cohorts times the largest midpoint). -#}
 {%- set quarters_before, quarters_after = 4, 8 %}
-{%- set relative_quarter_range = range(-quarters_before, quarters_after + 1) %}
 
 with
 
@@ -29,22 +28,6 @@ largest_midpoint as (
 
     select max(days_worked_midpoint) as days_worked_midpoint
     from days_midpoints
-
-),
-
-beneficiary_window as (
-
-    select
-        measure_code,
-        relative_quarter,
-        person_id,
-        employed_flag,
-        days_worked_midpoint,
-        row_number() over (
-            partition by measure_code, relative_quarter
-            order by coalesce(days_worked_midpoint, -1) desc
-        ) as contribution_rank
-    from cohort_quarters
 
 ),
 
@@ -58,9 +41,10 @@ beneficiary_cells as (
         avg(cast(employed_flag as {{ type_double() }})) as share_employed,
         avg(days_worked_midpoint) as mean_days_worked,
         sum(days_worked_midpoint) as dc_days_worked_total,
-        max(case when contribution_rank = 1 then days_worked_midpoint end) as dc_days_worked_top1,
-        max(case when contribution_rank = 2 then days_worked_midpoint end) as dc_days_worked_top2
-    from beneficiary_window
+        -- the two largest contributions, without ranking every person of the cell
+        max(days_worked_midpoint) as dc_days_worked_top1,
+        {{ second_largest('days_worked_midpoint') }} as dc_days_worked_top2
+    from cohort_quarters
     group by measure_code, relative_quarter
 
 ),
@@ -87,10 +71,7 @@ control_cells as (
         outcomes.quarter_index as start_index,
         outcomes.sex_code,
         outcomes.age_class,
-        outcomes.region_code,
-        count(*) over (
-            partition by outcomes.quarter_index, outcomes.sex_code, outcomes.age_class, outcomes.region_code
-        ) as n_controls
+        outcomes.region_code
     from outcomes
     inner join event_window
         on outcomes.quarter_index between event_window.first_start_index and event_window.last_start_index
@@ -98,73 +79,90 @@ control_cells as (
 
 ),
 
-control_histories as (
+control_cell_sizes as (
 
-    -- each control person at every quarter, with the outcomes of the quarters around it:
-    -- one pass over each person's history instead of joining every quarter 0 to every
-    -- relative quarter (the base files are balanced, so the neighbours are the person's
-    -- own quarters, tested by base_files_have_36_quarters_per_person)
-    select
-        person_id,
-        quarter_index as start_index,
-        sex_code,
-        age_class,
-        {% for relative_quarter in relative_quarter_range -%}
-        {%- set shift = 'lag' if relative_quarter < 0 else 'lead' -%}
-        {{ shift }}(employed_flag, {{ relative_quarter | abs }}) over person_history as employed_at_{{ loop.index }},
-        {{ shift }}(days_worked_midpoint, {{ relative_quarter | abs }}) over person_history as days_worked_at_{{ loop.index }},
-        {% endfor -%}
-        region_code
-    from outcomes
-    where population_group = 'controls'
-    window person_history as (partition by person_id order by quarter_index)
-
-),
-
-control_cell_sums as (
-
-    -- per cell and quarter 0, the controls' outcomes summed for each relative quarter
-    select
-        control_histories.start_index,
-        control_histories.sex_code,
-        control_histories.age_class,
-        control_histories.region_code,
-        {% for relative_quarter in relative_quarter_range -%}
-        count(control_histories.employed_at_{{ loop.index }}) as n_followed_at_{{ loop.index }},
-        sum(control_histories.employed_at_{{ loop.index }}) as n_employed_at_{{ loop.index }},
-        sum(control_histories.days_worked_at_{{ loop.index }}) as days_worked_sum_at_{{ loop.index }},
-        count(control_histories.days_worked_at_{{ loop.index }}) as n_days_known_at_{{ loop.index }},
-        {% endfor -%}
-        count(*) as n_controls
-    from control_histories
-    inner join event_window
-        on control_histories.start_index between event_window.first_start_index and event_window.last_start_index
-    group by
-        control_histories.start_index,
-        control_histories.sex_code,
-        control_histories.age_class,
-        control_histories.region_code
-
-),
-
-control_cell_outcomes as (
-
-    -- the same, one row per relative quarter
-    {%- for relative_quarter in relative_quarter_range %}
     select
         start_index,
         sex_code,
         age_class,
         region_code,
-        {{ relative_quarter }} as relative_quarter,
-        n_controls,
-        n_followed_at_{{ loop.index }} as n_followed,
-        n_employed_at_{{ loop.index }} as n_employed,
-        days_worked_sum_at_{{ loop.index }} as days_worked_sum,
-        n_days_known_at_{{ loop.index }} as n_days_known
+        count(*) as n_controls
+    from control_cells
+    group by start_index, sex_code, age_class, region_code
+
+),
+
+control_quarters_followed as (
+
+    -- each control person in their cell at quarter 0, once for each relative quarter, with
+    -- the quarter whose outcome counts (a column of its own, so that the join below is on
+    -- person and quarter and not on person alone)
+    select
+        control_cells.person_id,
+        control_cells.start_index,
+        control_cells.sex_code,
+        control_cells.age_class,
+        control_cells.region_code,
+        relative_quarters.relative_quarter,
+        control_cells.start_index + relative_quarters.relative_quarter as followed_index
+    from control_cells
+    cross join relative_quarters
+
+),
+
+control_outcomes_followed as (
+
+    -- the outcome of each control person at each relative quarter: a join on the person's
+    -- own quarters, whose table (one row per control person-quarter, four narrow columns)
+    -- is all it holds in memory, where a window over each person's history (lag and lead)
+    -- held every control person-quarter with 26 shifted columns
+    select
+        control_quarters_followed.start_index,
+        control_quarters_followed.sex_code,
+        control_quarters_followed.age_class,
+        control_quarters_followed.region_code,
+        control_quarters_followed.relative_quarter,
+        followed.employed_flag,
+        followed.days_worked_midpoint
+    from control_quarters_followed
+    inner join outcomes as followed
+        on
+            control_quarters_followed.person_id = followed.person_id
+            and control_quarters_followed.followed_index = followed.quarter_index
+            and followed.population_group = 'controls'
+
+),
+
+control_cell_sums as (
+
+    -- per cell, quarter 0 and relative quarter, the controls' outcomes summed
+    select
+        start_index,
+        sex_code,
+        age_class,
+        region_code,
+        relative_quarter,
+        count(*) as n_followed,
+        sum(employed_flag) as n_employed,
+        sum(days_worked_midpoint) as days_worked_sum,
+        count(days_worked_midpoint) as n_days_known
+    from control_outcomes_followed
+    group by start_index, sex_code, age_class, region_code, relative_quarter
+
+),
+
+control_cell_outcomes as (
+
+    select
+        control_cell_sums.*,
+        control_cell_sizes.n_controls
     from control_cell_sums
-    {{ 'union all' if not loop.last }}
-    {%- endfor %}
+    inner join control_cell_sizes
+        on
+            control_cell_sums.start_index = control_cell_sizes.start_index
+            and control_cell_sums.sex_code = control_cell_sizes.sex_code
+            and control_cell_sums.age_class = control_cell_sizes.age_class
+            and control_cell_sums.region_code = control_cell_sizes.region_code
 
 ),
 
@@ -202,44 +200,107 @@ control_cells_followed as (
 
 ),
 
-control_person_weights as (
+{#- A control person's weight in a measure's comparison: the sum, over every quarter 0, of
+    what a control of their cell then stands for. Summed per person with one column per
+    measure (measure_catalog and 'Total', known when the model is compiled), the sums read
+    each control person-quarter once (25 million rows at scale 10) instead of once per
+    measure (200 million rows into 14 million measure-person sums, which spilled 8 GB). -#}
+{%- set weighted_measures = measure_catalog().keys() | list + ['Total'] %}
 
-    -- each control person's total weight in a measure's comparison, over every cohort
-    -- they stand in for: bounds their contribution to any relative quarter
+cell_weights as (
+
+    -- what one control of a cell and quarter 0 stands for in each measure's comparison
     select
-        cohort_cells.measure_code,
-        control_cells.person_id,
-        sum(cast(cohort_cells.n_beneficiaries as {{ type_double() }}) / control_cells.n_controls) as person_weight
+        control_cell_sizes.start_index,
+        control_cell_sizes.sex_code,
+        control_cell_sizes.age_class,
+        control_cell_sizes.region_code,
+        {%- for measure_code in weighted_measures %}
+        sum(case when cohort_cells.measure_code = '{{ measure_code }}' then
+            cast(cohort_cells.n_beneficiaries as {{ type_double() }}) / control_cell_sizes.n_controls
+        end) as weight_{{ loop.index }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from cohort_cells
-    inner join control_cells
+    inner join control_cell_sizes
         on
-            cohort_cells.start_index = control_cells.start_index
-            and cohort_cells.sex_code = control_cells.sex_code
-            and cohort_cells.age_class = control_cells.age_class
-            and cohort_cells.region_code = control_cells.region_code
-    group by cohort_cells.measure_code, control_cells.person_id
+            cohort_cells.start_index = control_cell_sizes.start_index
+            and cohort_cells.sex_code = control_cell_sizes.sex_code
+            and cohort_cells.age_class = control_cell_sizes.age_class
+            and cohort_cells.region_code = control_cell_sizes.region_code
+    group by
+        control_cell_sizes.start_index,
+        control_cell_sizes.sex_code,
+        control_cell_sizes.age_class,
+        control_cell_sizes.region_code
 
 ),
 
-control_weights_ranked as (
+control_person_weights as (
+
+    -- each control person's total weight in each measure's comparison, over every cohort
+    -- they stand in for (null: in none of the measure's): bounds their contribution to any
+    -- relative quarter
+    select
+        control_cells.person_id,
+        {%- for measure_code in weighted_measures %}
+        sum(cell_weights.weight_{{ loop.index }}) as weight_{{ loop.index }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from control_cells
+    inner join cell_weights
+        on
+            control_cells.start_index = cell_weights.start_index
+            and control_cells.sex_code = cell_weights.sex_code
+            and control_cells.age_class = cell_weights.age_class
+            and control_cells.region_code = cell_weights.region_code
+    group by control_cells.person_id
+
+),
+
+largest_weights as (
 
     select
-        measure_code,
-        person_weight,
-        row_number() over (partition by measure_code order by person_weight desc) as weight_rank
+        {%- for measure_code in weighted_measures %}
+        count(weight_{{ loop.index }}) as n_persons_{{ loop.index }},
+        max(weight_{{ loop.index }}) as top1_weight_{{ loop.index }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from control_person_weights
+
+),
+
+second_largest_weights as (
+
+    -- the second person's weight: the largest again when two persons have it
+    select
+        {%- for measure_code in weighted_measures %}
+        case
+            when count(case when weights.weight_{{ loop.index }} = largest.top1_weight_{{ loop.index }} then 1 end) >= 2
+                then max(largest.top1_weight_{{ loop.index }})
+            else max(case
+                when weights.weight_{{ loop.index }} < largest.top1_weight_{{ loop.index }}
+                    then weights.weight_{{ loop.index }}
+            end)
+        end as top2_weight_{{ loop.index }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from control_person_weights as weights
+    cross join largest_weights as largest
 
 ),
 
 control_persons as (
 
+    -- per measure: the control persons standing in for its beneficiaries, and the weights
+    -- of the two largest
+    {%- for measure_code in weighted_measures %}
     select
-        measure_code,
-        count(*) as n_persons,
-        max(case when weight_rank = 1 then person_weight end) as top1_weight,
-        max(case when weight_rank = 2 then person_weight end) as top2_weight
-    from control_weights_ranked
-    group by measure_code
+        '{{ measure_code }}' as measure_code,
+        largest_weights.n_persons_{{ loop.index }} as n_persons,
+        largest_weights.top1_weight_{{ loop.index }} as top1_weight,
+        second_largest_weights.top2_weight_{{ loop.index }} as top2_weight
+    from largest_weights
+    cross join second_largest_weights
+    where largest_weights.n_persons_{{ loop.index }} > 0
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
 
 ),
 

@@ -7,12 +7,16 @@ reads, the engine, and DuckDB's memory limits.
 | `WSE_WAREHOUSE_DIR` | `warehouse` | both DuckDB files, the Spark build, `disclosure/` |
 | `WSE_EXPORT_DIR` | `exports` | released files, `exports/<date>/` |
 | `ENGINE` | `duckdb` | which engine's build is read: duckdb or spark |
-| `WSE_DUCKDB_MEMORY_LIMIT` | `40%` | DuckDB's memory limit for dbt |
+| `WSE_DUCKDB_MEMORY_LIMIT` | `auto` | DuckDB's memory limit for dbt |
 | `WSE_VALIDATE_MEMORY_LIMIT` | `1GB` | DuckDB's memory limit for the Great Expectations suites |
 
-Memory limits are a share of this machine (or its container) or an amount: a fixed amount
-does not scale (at scale 10 the panel ran out of a 5 GB limit on a 24 GB machine). A setting
-is a share ("40%") or an amount DuckDB reads as it is ("6GB").
+A memory limit is a share of this machine or its container ("40%"), an amount DuckDB reads as
+it is ("6GB"), or, for dbt, `auto`: sized to the delivery. The build's largest working sets
+(the panel's per-person register, the employment window's join of each control person's
+quarters) grow with the delivery, and anything above them only keeps blocks DuckDB has read
+or written in memory. So `auto` is one and a half times the size of the warehouse snapshots
+in the landing folder, at least 1.25 GB and at most 40 % of the machine (measured in issue 23:
+1.25 GB at scale 1.0, 4.6 GB at scale 10).
 """
 
 from __future__ import annotations
@@ -31,7 +35,11 @@ RESEARCH_DB = "wse_impact.duckdb"  # pseudonymised, classed: for researchers
 RESTRICTED_DB = "restricted.duckdb"  # INSZ, exact values, quarantine, the INSZ -> person_id link
 DISCLOSURE_SUBDIR = "disclosure"  # the review's restricted state, next to restricted.duckdb
 ENGINES = ("duckdb", "spark")
-DEFAULT_DUCKDB_MEMORY_LIMIT = "40%"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "auto"
+# `auto`: DuckDB's limit for dbt as a multiple of the snapshots' size, within these bounds
+AUTO_MEMORY_PER_SNAPSHOT_BYTE = 1.5
+AUTO_MEMORY_FLOOR_BYTES = 1.25 * 2**30
+AUTO_MEMORY_CEILING = "40%"
 DEFAULT_VALIDATE_MEMORY_LIMIT = "1GB"
 
 
@@ -100,9 +108,25 @@ def memory_limit(setting: str) -> str:
     return setting
 
 
+def snapshot_bytes(landing: Path | None = None) -> int:
+    """The size of the warehouse snapshots (parquet) in the landing folder."""
+    snapshots = (landing or landing_dir()) / "dwh" / "snapshots"
+    return sum(path.stat().st_size for path in snapshots.rglob("*.parquet") if path.is_file())
+
+
+def auto_memory_limit(landing: Path | None = None) -> str:
+    """`auto`: 1.5 x the snapshots' size, at least 1.25 GB, at most 40 % of the machine."""
+    ceiling = machine_memory_bytes() * float(AUTO_MEMORY_CEILING.rstrip("%")) / 100
+    wanted = max(AUTO_MEMORY_FLOOR_BYTES, AUTO_MEMORY_PER_SNAPSHOT_BYTE * snapshot_bytes(landing))
+    return f"{int(min(wanted, ceiling) / 2**20)}MiB"
+
+
 def duckdb_memory_limit(setting: str | None = None) -> str:
-    """DuckDB's memory_limit for dbt: WSE_DUCKDB_MEMORY_LIMIT, a share of the machine by default."""
-    return memory_limit(setting or os.environ.get("WSE_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT)
+    """DuckDB's memory_limit for dbt: WSE_DUCKDB_MEMORY_LIMIT, sized to the delivery by default."""
+    setting = setting or os.environ.get("WSE_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+    if setting.strip().lower() == "auto":
+        return auto_memory_limit()
+    return memory_limit(setting)
 
 
 def validate_memory_limit(setting: str | None = None) -> str:

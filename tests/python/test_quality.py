@@ -352,3 +352,27 @@ def test_memory_limits_are_a_share_of_the_machine_or_an_amount(monkeypatch):
     assert dbt_memory_limit() == "2560MiB"
     for setting in ("40%", "6GB", "1GB"):
         duckdb.connect(config={"memory_limit": memory.memory_limit(setting)}).close()
+
+
+def test_dbt_memory_limit_auto_is_sized_to_the_snapshots(monkeypatch, tmp_path):
+    """`auto` (the default): 1.5 x the snapshots' bytes, at least 1.25 GB, at most 40 % of the
+    machine; other files in the landing folder do not count."""
+    from wse_impact import settings
+
+    monkeypatch.delenv("WSE_DUCKDB_MEMORY_LIMIT", raising=False)
+    monkeypatch.setenv("WSE_LANDING_DIR", str(tmp_path))
+    monkeypatch.setattr(settings, "machine_memory_bytes", lambda: 24 * 2**30)
+    assert settings.duckdb_memory_limit() == "1280MiB"  # no snapshots: the floor
+    (tmp_path / "measures").mkdir()
+    (tmp_path / "measures" / "vop.csv").write_bytes(b"x" * 2**20)
+    for quarter in ("2014Q1", "2014Q2"):
+        part = tmp_path / "dwh" / "snapshots" / f"quarter={quarter}" / "part-0.parquet"
+        part.parent.mkdir(parents=True)
+        with open(part, "wb") as f:  # sparse: 1 GiB each without writing it
+            f.truncate(2**30)
+    assert settings.duckdb_memory_limit() == "3072MiB"
+    monkeypatch.setattr(settings, "machine_memory_bytes", lambda: 4 * 2**30)
+    assert settings.duckdb_memory_limit() == "1638MiB"  # 40 % of the machine
+    monkeypatch.setenv("WSE_DUCKDB_MEMORY_LIMIT", "6GB")
+    assert settings.duckdb_memory_limit() == "6GB"
+    duckdb.connect(config={"memory_limit": settings.auto_memory_limit(tmp_path)}).close()

@@ -15,10 +15,9 @@ delimited landing files.
   `landing_file` (relative to $WSE_LANDING_DIR) through `delimited.read_delimited`, every
   line kept with its true line number and damaged lines with their reason. dbt-duckdb
   stores the result as the source table, in the restricted database.
-- DuckDB's `memory_limit`, from `WSE_DUCKDB_MEMORY_LIMIT`: a share of this machine's memory
-  ("40%", the default) or an amount ("6GB"). A fixed amount in profiles.yml (it was 5 GB)
-  does not scale: at scale 10 the panel ran out of memory on a 24 GB machine. DuckDB spills
-  what does not fit to `<database>.tmp`.
+- DuckDB's `memory_limit`, from `WSE_DUCKDB_MEMORY_LIMIT`: `auto` (the default, sized to the
+  delivery's snapshots, see settings.py), a share of this machine's memory ("40%") or an
+  amount ("6GB"). DuckDB spills what does not fit to `<database>.tmp`.
 """
 
 from __future__ import annotations
@@ -38,7 +37,12 @@ class Plugin(BasePlugin):
         self.read_landing_files = bool((plugin_config or {}).get("read_landing_files", True))
 
     def configure_connection(self, conn):
-        conn.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+        limit = duckdb_memory_limit()
+        conn.execute(f"set memory_limit = '{limit}'")
+        # for the models' pre-hook release_cached_blocks(), which lowers the limit for a
+        # moment and sets it again from this (current_setting shows a rounded value, and a
+        # variable would not reach dbt's cursors)
+        conn.create_function("wse_memory_limit", lambda: limit, [], "VARCHAR", side_effects=False)
         conn.create_function("wse_keyed_hash", keyed_hash_udf, ["VARCHAR"], "VARCHAR", side_effects=False)
         # these read files: never cache or fold them
         conn.create_function("wse_check_landing", check_graph_json, ["VARCHAR"], "VARCHAR", side_effects=True)
