@@ -122,11 +122,11 @@ def spilled_bytes(folder: Path | None) -> int:
         return 0
     total = 0
     for tmp in folder.glob("*.tmp"):
-        for path in tmp.rglob("*"):
-            try:
+        try:
+            for path in tmp.rglob("*"):
                 total += path.stat().st_size
-            except OSError:  # removed while we looked
-                pass
+        except OSError:  # DuckDB removed a file or the folder while we looked
+            pass
     return total
 
 
