@@ -63,9 +63,12 @@ cohort_cells as (
 
 ),
 
-control_cells as (
+control_cells {{ cte_as_not_materialized() }} (
 
-    -- each control person in their cell at every possible quarter 0
+    -- each control person in their cell at every possible quarter 0; not materialised:
+    -- each of its three readers reads the base files again rather than DuckDB holding all
+    -- of it (25 million rows at scale 10, where holding it made the join below spill 8 GB
+    -- and take 1.7 times as long)
     select
         outcomes.person_id,
         outcomes.quarter_index as start_index,
