@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20230905)
     parser.add_argument("--work-dir", type=Path, required=True, help="where landings, warehouses and logs go")
     parser.add_argument("--keep", action="store_true", help="keep the warehouses and landings afterwards")
+    parser.add_argument("--no-validate", action="store_true", help="generate and dbt build only")
     args = parser.parse_args(argv)
 
     scales = [float(s) for s in args.scales.split(",")]
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             ("validate all", [str(BIN / "wse-impact"), "validate", "--warehouse-dir", str(warehouse),
                               "--manifest", str(manifest), "--no-docs"]),
         ]
+        if args.no_validate:
+            steps = steps[:2]
         for name, cmd in steps:
             wall, peak, rc = timed(cmd, env, logs / f"{name.replace(' ', '_')}.log")
             rows.append((scale, name, wall, peak, rc))

@@ -261,31 +261,15 @@ control_person_weights as (
 
 largest_weights as (
 
+    -- per measure, in one pass (a second pass comparing with the largest would meet
+    -- weights summed again in another order, on Spark, and miss the largest by a bit)
     select
         {%- for measure_code in weighted_measures %}
         count(weight_{{ loop.index }}) as n_persons_{{ loop.index }},
-        max(weight_{{ loop.index }}) as top1_weight_{{ loop.index }}{{ ',' if not loop.last }}
+        max(weight_{{ loop.index }}) as top1_weight_{{ loop.index }},
+        {{ second_largest('weight_' ~ loop.index) }} as top2_weight_{{ loop.index }}{{ ',' if not loop.last }}
         {%- endfor %}
     from control_person_weights
-
-),
-
-second_largest_weights as (
-
-    -- the second person's weight: the largest again when two persons have it
-    select
-        {%- for measure_code in weighted_measures %}
-        case
-            when count(case when weights.weight_{{ loop.index }} = largest.top1_weight_{{ loop.index }} then 1 end) >= 2
-                then max(largest.top1_weight_{{ loop.index }})
-            else max(case
-                when weights.weight_{{ loop.index }} < largest.top1_weight_{{ loop.index }}
-                    then weights.weight_{{ loop.index }}
-            end)
-        end as top2_weight_{{ loop.index }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from control_person_weights as weights
-    cross join largest_weights as largest
 
 ),
 
@@ -298,9 +282,8 @@ control_persons as (
         '{{ measure_code }}' as measure_code,
         largest_weights.n_persons_{{ loop.index }} as n_persons,
         largest_weights.top1_weight_{{ loop.index }} as top1_weight,
-        second_largest_weights.top2_weight_{{ loop.index }} as top2_weight
+        largest_weights.top2_weight_{{ loop.index }} as top2_weight
     from largest_weights
-    cross join second_largest_weights
     where largest_weights.n_persons_{{ loop.index }} > 0
     {{ 'union all' if not loop.last }}
     {%- endfor %}
