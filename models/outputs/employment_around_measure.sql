@@ -214,15 +214,18 @@ cell_weights as (
 
     -- what one control of a cell and quarter 0 stands for in each measure's comparison
     select
+        {% for measure_code in weighted_measures -%}
+        sum(
+            case
+                when cohort_cells.measure_code = '{{ measure_code }}'
+                    then cast(cohort_cells.n_beneficiaries as {{ type_double() }}) / control_cell_sizes.n_controls
+            end
+        ) as weight_{{ loop.index }},
+        {% endfor -%}
         control_cell_sizes.start_index,
         control_cell_sizes.sex_code,
         control_cell_sizes.age_class,
-        control_cell_sizes.region_code,
-        {%- for measure_code in weighted_measures %}
-        sum(case when cohort_cells.measure_code = '{{ measure_code }}' then
-            cast(cohort_cells.n_beneficiaries as {{ type_double() }}) / control_cell_sizes.n_controls
-        end) as weight_{{ loop.index }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        control_cell_sizes.region_code
     from cohort_cells
     inner join control_cell_sizes
         on
@@ -244,10 +247,10 @@ control_person_weights as (
     -- they stand in for (null: in none of the measure's): bounds their contribution to any
     -- relative quarter
     select
-        control_cells.person_id,
-        {%- for measure_code in weighted_measures %}
-        sum(cell_weights.weight_{{ loop.index }}) as weight_{{ loop.index }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {% for measure_code in weighted_measures -%}
+        sum(cell_weights.weight_{{ loop.index }}) as weight_{{ loop.index }},
+        {% endfor -%}
+        control_cells.person_id
     from control_cells
     inner join cell_weights
         on
@@ -264,11 +267,12 @@ largest_weights as (
     -- per measure, in one pass (a second pass comparing with the largest would meet
     -- weights summed again in another order, on Spark, and miss the largest by a bit)
     select
-        {%- for measure_code in weighted_measures %}
+        {% for measure_code in weighted_measures -%}
         count(weight_{{ loop.index }}) as n_persons_{{ loop.index }},
         max(weight_{{ loop.index }}) as top1_weight_{{ loop.index }},
-        {{ second_largest('weight_' ~ loop.index) }} as top2_weight_{{ loop.index }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ second_largest('weight_' ~ loop.index) }} as top2_weight_{{ loop.index }},
+        {% endfor -%}
+        count(*) as n_control_persons
     from control_person_weights
 
 ),
