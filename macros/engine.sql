@@ -200,8 +200,8 @@
     it decides how much memory a join or an aggregate may have, so a full cache made
     employment_around_measure spill 1 GB and take 5.2 s at scale 1.0, against no spill and
     2.9 s with the cache given up (1.25 GB limit; issue 23). Lowering the limit for a moment
-    is how DuckDB evicts on demand; the limit is then set again from the variable that
-    the project's plugin sets with it (engines/duckdb_plugin.py). -#}
+    is how DuckDB evicts on demand; the limit is then set again to what the project's
+    plugin set (wse_memory_limit(), engines/duckdb_plugin.py). -#}
 {% macro release_cached_blocks() -%}
     {{ return(adapter.dispatch('release_cached_blocks', 'wse_impact')()) }}
 {%- endmacro %}

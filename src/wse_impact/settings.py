@@ -16,7 +16,7 @@ it is ("6GB"), or, for dbt, `auto`: sized to the delivery. The build's largest w
 quarters) grow with the delivery, and anything above them only keeps blocks DuckDB has read
 or written in memory. So `auto` is one and a half times the size of the warehouse snapshots
 in the landing folder, at least 1.25 GB and at most 40 % of the machine (measured in issue 23:
-1.25 GB at scale 1.0, 4.6 GB at scale 10).
+1.25 GB at scale 1.0, 4.4 GB at scale 10).
 """
 
 from __future__ import annotations
@@ -99,13 +99,16 @@ def machine_memory_bytes() -> int:
     return total
 
 
+def share_of_machine_bytes(setting: str) -> float | None:
+    """Bytes for a share like "40%" of this machine; None when the setting is not a share."""
+    share = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", setting.strip())
+    return machine_memory_bytes() * float(share.group(1)) / 100 if share else None
+
+
 def memory_limit(setting: str) -> str:
     """DuckDB's memory_limit for a setting like "40%" (of this machine) or "6GB" (as is)."""
-    setting = setting.strip()
-    share = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", setting)
-    if share:
-        return f"{int(machine_memory_bytes() * float(share.group(1)) / 100 / 2**20)}MiB"
-    return setting
+    share = share_of_machine_bytes(setting)
+    return f"{int(share / 2**20)}MiB" if share is not None else setting.strip()
 
 
 def snapshot_bytes(landing: Path | None = None) -> int:
@@ -116,7 +119,7 @@ def snapshot_bytes(landing: Path | None = None) -> int:
 
 def auto_memory_limit(landing: Path | None = None) -> str:
     """`auto`: 1.5 x the snapshots' size, at least 1.25 GB, at most 40 % of the machine."""
-    ceiling = machine_memory_bytes() * float(AUTO_MEMORY_CEILING.rstrip("%")) / 100
+    ceiling = share_of_machine_bytes(AUTO_MEMORY_CEILING)
     wanted = max(AUTO_MEMORY_FLOOR_BYTES, AUTO_MEMORY_PER_SNAPSHOT_BYTE * snapshot_bytes(landing))
     return f"{int(min(wanted, ceiling) / 2**20)}MiB"
 
