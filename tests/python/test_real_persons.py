@@ -272,6 +272,28 @@ def test_the_output_models_publish_the_same_files_through_the_person_level_path(
     assert json.loads((again.folder / "checking_report.json").read_text())["differencing"]["status"] == "passed"
 
 
+def test_a_count_of_rows_that_counts_a_person_twice_is_refused(pipeline, tmp_path):
+    """socio_economic_position_by_quarter counts rows, each a distinct person by the base
+    files' key. A build where one cell's count says one person more than its persons (a
+    person's row twice, the key test skipped with `dbt run`) does not leave: the release
+    compares every count with its set of persons."""
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(pipeline.warehouse_dir, warehouse)
+    with duckdb.connect(str(warehouse / "wse_impact.duckdb")) as con:
+        con.execute("""
+            update outputs.socio_economic_position_by_quarter set n_persons = n_persons + 1
+            where (population_group, snapshot_quarter, socio_economic_position_code) =
+                (select (population_group, snapshot_quarter, socio_economic_position_code)
+                 from outputs.socio_economic_position_by_quarter order by n_persons desc limit 1)""")
+    from wse_impact.release.export import ExportRefused
+
+    with pytest.raises(ExportRefused, match="not the number of persons behind its cell") as refused:
+        export_outputs(warehouse, tmp_path / "exports", today=TODAY, restricted_dir=tmp_path / "restricted",
+                       manifest=pipeline.target_dir / "manifest.json")
+    assert any("socio_economic_position_by_quarter" in p for p in refused.value.problems)
+    assert not (tmp_path / "exports" / TODAY.isoformat()).exists(), "nothing published"
+
+
 def test_an_output_cell_minus_one_person_in_an_aggregate_is_refused(pipeline, tmp_path, research_db, domains):
     """An output released, then a researcher's aggregate rebuilding one of its cells without
     one person under another name: nested across outputs and releases."""
